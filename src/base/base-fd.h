@@ -1,0 +1,22 @@
+/* File-descriptor helpers: whole reads and writes that survive EINTR and short
+ * transfers, and small-file slurping through a directory fd. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write all of buf; returns 0 or -errno. Async-signal-safe. */
+int fd_write_all(int fd, const void *buf, size_t len);
+
+/* Read until len bytes or end of file; returns bytes read or -errno.
+ * Async-signal-safe. */
+ssize_t fd_read_full(int fd, void *buf, size_t len);
+
+/* Read a whole file (at most max bytes) relative to dirfd into a NUL-terminated
+ * malloc'd buffer. Opens with O_NOFOLLOW when nofollow is set.
+ * Returns 0 and sets *ret_data and *ret_len, or -errno (-EFBIG past max). */
+int fd_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_data,
+                    size_t *ret_len);
+
+/* Read everything from fd (at most max bytes) into a NUL-terminated buffer. */
+int fd_read_all(int fd, size_t max, char **ret_data, size_t *ret_len);

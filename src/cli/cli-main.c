@@ -1,0 +1,47 @@
+/* cloister's entry point: global options and dispatch to one file per
+ * subcommand, each of which returns the process's exit code. */
+#include "cli/cli-main.h"
+
+#include "base/base-log.h"
+#include "cloister/cloister.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_command commands[] = {
+        {NULL, NULL, NULL},
+};
+
+void cli_usage(int to_stderr)
+{
+        FILE *f = to_stderr ? stderr : stdout;
+        fprintf(f, "usage: cloister COMMAND [OPTIONS] [ARGS]\n\n"
+                   "A hermetic build sandbox for Nix derivations.\n\ncommands:\n");
+        for (const struct cli_command *c = commands; c->name; c++)
+                fprintf(f, "  %-10s %s\n", c->name, c->summary);
+        fprintf(f, "\n'cloister COMMAND --help' describes a command; see also cloister(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+        log_set_program("cloister");
+        if (argc < 2) {
+                cli_usage(1);
+                return CL_EXIT_USAGE;
+        }
+        const char *name = argv[1];
+        if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+                cli_usage(0);
+                return CL_EXIT_OK;
+        }
+        if (strcmp(name, "--version") == 0) {
+                printf("cloister %s\n", CL_VERSION);
+                return CL_EXIT_OK;
+        }
+        for (const struct cli_command *c = commands; c->name; c++)
+                if (strcmp(c->name, name) == 0)
+                        return c->main(argc - 1, argv + 1);
+        log_error("unknown command '%s' (see 'cloister --help')", name);
+        return CL_EXIT_USAGE;
+}
