@@ -2,7 +2,7 @@
 # Every test, as CI runs them: installs what the tests need (Debian 12, as
 # root), builds cloister twice (normal, and ASan+UBSan), creates an
 # unprivileged test user, and runs the test programs as root, as that user
-# (through setpriv) and inside `unshare -r`, in both builds.
+# (through setpriv) and as that user inside `unshare -r`, in both builds.
 #   tests/run-all.sh [--quick]   (--quick: the normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."

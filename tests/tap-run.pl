@@ -3,7 +3,7 @@
 # asked for, as one aggregate, and ends with a "N passed, N failed" line.
 #   tap-run.pl [--jobs N] MODE:PROGRAM ...
 # MODE is root, user (the unprivileged test user, through setpriv) or userns
-# (inside `unshare -r`).
+# (that user inside `unshare -r`: uid 0 in a user namespace, no host privilege).
 use strict;
 use warnings;
 use TAP::Harness;
@@ -14,11 +14,12 @@ my $user = $ENV{CLOISTER_TEST_USER} // 'cloister-test';
 my @pass_env = map { "$_=$ENV{$_}" } grep { defined $ENV{$_} }
     qw(CLOISTER_TEST_MUST_WORK ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CLOISTER_TEST_FILTER);
 
+my @as_user = ('setpriv', "--reuid=$user", "--regid=$user", '--init-groups', '--reset-env',
+               'env', 'TMPDIR=/tmp', @pass_env);
 my %prefix = (
     root   => [],
-    user   => ['setpriv', "--reuid=$user", "--regid=$user", '--init-groups', '--reset-env',
-               'env', 'TMPDIR=/tmp', @pass_env],
-    userns => ['unshare', '--user', '--map-root-user', '--'],
+    user   => [@as_user],
+    userns => [@as_user, 'unshare', '--user', '--map-root-user', '--'],
 );
 
 my @tests;
