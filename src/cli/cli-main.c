@@ -2,6 +2,8 @@
  * subcommand, each of which returns the process's exit code. */
 #include "cli/cli-main.h"
 
+#include "cli/cli-drv.h"
+
 #include "base/base-log.h"
 #include "cloister/cloister.h"
 #include "config.h"
@@ -10,6 +12,7 @@
 #include <string.h>
 
 static const struct cli_command commands[] = {
+        {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
         {NULL, NULL, NULL},
 };
 
