@@ -104,7 +104,8 @@ int drv_get_kind(const struct derivation *d, enum drv_kind *ret_kind, struct drv
                 const struct drv_output *o = &d->outputs[i];
                 if (o->hash_algo[0] == '\0' && o->hash[0] == '\0')
                         continue;
-                if (o->hash[0] == '\0' || strcmp(o->hash, "impure") == 0 || o->path[0] == '\0')
+                /* an empty path is one still to be computed, not a floating output */
+                if (o->hash[0] == '\0' || strcmp(o->hash, "impure") == 0)
                         return cl_errx(err, ENOTSUP,
                                        "output '%s' is floating content-addressed or impure "
                                        "(experimental in Nix, not supported)",
