@@ -117,13 +117,17 @@ static void gen_batch(struct cl_buf *b, unsigned batch, unsigned count, const ch
                 buf_append_str(b, ";\n");
                 g[i].fixed = rnd(5) == 0;
                 if (g[i].fixed) {
-                        unsigned a = rnd(4);
+                        /* cycle through every algorithm x mode x notation so
+                         * that each run covers all of them */
+                        static unsigned fixed_seq;
+                        unsigned combo = fixed_seq++;
+                        unsigned a = combo % 4;
                         struct hash h = {.type = (enum hash_type)(HASH_MD5 + a), .len = sizes[a]};
                         for (size_t k = 0; k < h.len; k++)
                                 h.bytes[k] = (unsigned char)rnd(256);
                         char hs[HASH_STR_MAX];
-                        const char *mode = rnd(2) ? "recursive" : "flat";
-                        switch (rnd(3)) {
+                        const char *mode = (combo / 4) % 2 ? "recursive" : "flat";
+                        switch ((combo / 8) % 3) {
                         case 0:
                                 buf_printf(b, "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
                                            algos[a], hash_print(&h, HASH_BASE16, false, hs));
