@@ -425,6 +425,22 @@ TEST(kinds_and_bad_outputs)
         d.outputs[0].path = strdup("/nix/store/i00sflxqsj37lfmf95m8mn0grv615hpk-source");
         CHECK_INT(drv_resolve_outputs(&l, &d, "source", &err), ==, -EINVAL);
         CHECK(strstr(err.msg, "incorrect output"));
+        /* a hash given in nix32 or base64 is written in base16, as Nix does */
+        const char *given[] = {"a9993e364706816aba3e25717850c26c9cd0d89d",
+                               "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=", "kpcd173cq987hw957sx6m0868wv3x6d9"};
+        for (size_t i = 0; i < ELEMENTSOF(given); i++) {
+                _cleanup_drv_ struct derivation f2 = {0};
+                _cleanup_free_ char *aterm = NULL;
+                parse_ok("Derive([(\"out\",\"\",\"r:sha1\",\"\")],[],[],\"s\",\"b\",[],[])", &f2);
+                free(f2.outputs[0].hash);
+                f2.outputs[0].hash = strdup(given[i]);
+                CHECK_OK(drv_resolve_outputs(&l, &f2, "fetched", &err));
+                aterm = print(&f2);
+                CHECK_STR(aterm, "Derive([(\"out\",\"/nix/store/rks1sv3ic31chf69c2ic0dk3hfs384rk-"
+                                 "fetched\",\"r:sha1\",\"a9993e364706816aba3e25717850c26c9cd0d89d\")]"
+                                 ",[],[],\"s\",\"b\",[],[(\"out\",\"/nix/store/"
+                                 "rks1sv3ic31chf69c2ic0dk3hfs384rk-fetched\")])");
+        }
         drv_loader_done(&l);
 }
 
@@ -445,6 +461,20 @@ TEST(check_paths_refuses_outside_store)
                  &d2);
         CHECK_INT(drv_check_paths("/nix/store", &d2, "x", &err), ==, -EINVAL);
         CHECK(strstr(err.msg, "not a derivation path"));
+        /* fields Nix writes unescaped cannot hold '"' or '\\' (from JSON they could) */
+        _cleanup_drv_ struct derivation d3 = {0};
+        parse_ok("Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[])", &d3);
+        CHECK_OK(drv_check_paths("/nix/store", &d3, "x", &err));
+        free(d3.platform);
+        d3.platform = strdup("x86\"64");
+        CHECK_INT(drv_check_paths("/nix/store", &d3, "x", &err), ==, -EINVAL);
+        CHECK_STR(err.msg, "system 'x86\"64' contains '\"' or '\\'");
+        free(d3.platform);
+        d3.platform = strdup("s");
+        free(d3.outputs[0].hash_algo);
+        d3.outputs[0].hash_algo = strdup("r:sha\\1");
+        CHECK_INT(drv_check_paths("/nix/store", &d3, "x", &err), ==, -EINVAL);
+        CHECK_STR(err.msg, "output 'out': hash algorithm 'r:sha\\1' contains '\"' or '\\'");
 }
 
 TEST(json_both_ways)
