@@ -22,50 +22,50 @@
 /* Nix 2.8's schema.sql, byte for byte: SQLite keeps each statement's text in
  * sqlite_master, so executing the same text gives the same schema rows. */
 static const char schema_sql[] =
-        "\n"
-        "create table if not exists ValidPaths (\n"
-        "    id               integer primary key autoincrement not null,\n"
-        "    path             text unique not null,\n"
-        "    hash             text not null,\n"
-        "    registrationTime integer not null,\n"
-        "    deriver          text,\n"
-        "    narSize          integer,\n"
-        "    ultimate         integer, -- null implies \"false\"\n"
-        "    sigs             text, -- space-separated\n"
-        "    ca               text -- if not null, an assertion that the path is "
-        "content-addressed; see ValidPathInfo\n"
-        ");\n"
-        "\n"
-        "create table if not exists Refs (\n"
-        "    referrer  integer not null,\n"
-        "    reference integer not null,\n"
-        "    primary key (referrer, reference),\n"
-        "    foreign key (referrer) references ValidPaths(id) on delete cascade,\n"
-        "    foreign key (reference) references ValidPaths(id) on delete restrict\n"
-        ");\n"
-        "\n"
-        "create index if not exists IndexReferrer on Refs(referrer);\n"
-        "create index if not exists IndexReference on Refs(reference);\n"
-        "\n"
-        "-- Paths can refer to themselves, causing a tuple (N, N) in the Refs\n"
-        "-- table.  This causes a deletion of the corresponding row in\n"
-        "-- ValidPaths to cause a foreign key constraint violation (due to `on\n"
-        "-- delete restrict' on the `reference' column).  Therefore, explicitly\n"
-        "-- get rid of self-references.\n"
-        "create trigger if not exists DeleteSelfRefs before delete on ValidPaths\n"
-        "  begin\n"
-        "    delete from Refs where referrer = old.id and reference = old.id;\n"
-        "  end;\n"
-        "\n"
-        "create table if not exists DerivationOutputs (\n"
-        "    drv  integer not null,\n"
-        "    id   text not null, -- symbolic output id, usually \"out\"\n"
-        "    path text not null,\n"
-        "    primary key (drv, id),\n"
-        "    foreign key (drv) references ValidPaths(id) on delete cascade\n"
-        ");\n"
-        "\n"
-        "create index if not exists IndexDerivationOutputs on DerivationOutputs(path);\n";
+    "\n"
+    "create table if not exists ValidPaths (\n"
+    "    id               integer primary key autoincrement not null,\n"
+    "    path             text unique not null,\n"
+    "    hash             text not null,\n"
+    "    registrationTime integer not null,\n"
+    "    deriver          text,\n"
+    "    narSize          integer,\n"
+    "    ultimate         integer, -- null implies \"false\"\n"
+    "    sigs             text, -- space-separated\n"
+    "    ca               text -- if not null, an assertion that the path is "
+    "content-addressed; see ValidPathInfo\n"
+    ");\n"
+    "\n"
+    "create table if not exists Refs (\n"
+    "    referrer  integer not null,\n"
+    "    reference integer not null,\n"
+    "    primary key (referrer, reference),\n"
+    "    foreign key (referrer) references ValidPaths(id) on delete cascade,\n"
+    "    foreign key (reference) references ValidPaths(id) on delete restrict\n"
+    ");\n"
+    "\n"
+    "create index if not exists IndexReferrer on Refs(referrer);\n"
+    "create index if not exists IndexReference on Refs(reference);\n"
+    "\n"
+    "-- Paths can refer to themselves, causing a tuple (N, N) in the Refs\n"
+    "-- table.  This causes a deletion of the corresponding row in\n"
+    "-- ValidPaths to cause a foreign key constraint violation (due to `on\n"
+    "-- delete restrict' on the `reference' column).  Therefore, explicitly\n"
+    "-- get rid of self-references.\n"
+    "create trigger if not exists DeleteSelfRefs before delete on ValidPaths\n"
+    "  begin\n"
+    "    delete from Refs where referrer = old.id and reference = old.id;\n"
+    "  end;\n"
+    "\n"
+    "create table if not exists DerivationOutputs (\n"
+    "    drv  integer not null,\n"
+    "    id   text not null, -- symbolic output id, usually \"out\"\n"
+    "    path text not null,\n"
+    "    primary key (drv, id),\n"
+    "    foreign key (drv) references ValidPaths(id) on delete cascade\n"
+    ");\n"
+    "\n"
+    "create index if not exists IndexDerivationOutputs on DerivationOutputs(path);\n";
 
 /* Nix keeps this much disk space in db/reserved to free it for a collector. */
 #define STORE_DB_RESERVED_SIZE (8 * 1024 * 1024)
@@ -73,8 +73,8 @@ static const char schema_sql[] =
 struct store_db {
         char *root;
         char *store_dir;
-        char *real_store;  /* ROOT + store_dir */
-        char *db_dir;      /* ROOT/nix/var/nix/db, for messages and SQLite */
+        char *real_store; /* ROOT + store_dir */
+        char *db_dir;     /* ROOT/nix/var/nix/db, for messages and SQLite */
         int store_fd;
         int state_fd;
         int db_fd;
@@ -96,9 +96,9 @@ static void stmt_finalizep(sqlite3_stmt **s)
  * -EBUSY, so callers and tests can tell "someone else has it" apart. */
 static int db_err(struct store_db *db, int rc, const char *what, struct cl_error *err)
 {
-        int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? EBUSY
-                   : (rc & 0xff) == SQLITE_NOMEM                                ? ENOMEM
-                   : (rc & 0xff) == SQLITE_CONSTRAINT                            ? EINVAL
+        int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED     ? EBUSY
+                   : (rc & 0xff) == SQLITE_NOMEM                                  ? ENOMEM
+                   : (rc & 0xff) == SQLITE_CONSTRAINT                             ? EINVAL
                    : (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM ? EACCES
                                                                                   : EIO;
         if (code == EBUSY)
@@ -127,8 +127,7 @@ static int db_prepare(struct store_db *db, const char *sql, sqlite3_stmt **ret,
 }
 
 /* mkdirat that accepts an existing directory (not a symlink to one). */
-static int mkdir_at(int dirfd, const char *name, mode_t mode, bool *created,
-                    struct cl_error *err)
+static int mkdir_at(int dirfd, const char *name, mode_t mode, bool *created, struct cl_error *err)
 {
         if (created)
                 *created = false;
@@ -184,8 +183,8 @@ static int mkdir_p_at(int dirfd, const char *rel, bool *created_last, struct cl_
  * made by cloister looks like one made by nix-store --store ROOT. */
 static int create_state_dirs(struct store_db *db, struct cl_error *err)
 {
-        static const char *const dirs[] = {"profiles", "temproots", "db", "gcroots",
-                                           "profiles/per-user", "gcroots/per-user"};
+        static const char *const dirs[] = {"profiles", "temproots",         "db",
+                                           "gcroots",  "profiles/per-user", "gcroots/per-user"};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 bool created = false;
                 int r = mkdir_at(db->state_fd, dirs[i], i >= 4 ? 0755 : 0777, &created, err);
@@ -268,8 +267,7 @@ static int read_schema(struct store_db *db, int *ret, struct cl_error *err)
         errno = 0;
         long v = strtol(data, &end, 10);
         if (len == 0 || end != data + len || errno || v < 0 || v > 1000000)
-                return cl_errx(err, EINVAL, "store schema file '%s/schema' is corrupt",
-                               db->db_dir);
+                return cl_errx(err, EINVAL, "store schema file '%s/schema' is corrupt", db->db_dir);
         *ret = (int)v;
         return 0;
 }
@@ -277,9 +275,8 @@ static int read_schema(struct store_db *db, int *ret, struct cl_error *err)
 static int write_schema(struct store_db *db, struct cl_error *err)
 {
         /* written in place as Nix does (mode 0666 less the umask, no newline) */
-        _cleanup_close_ int fd =
-                openat(db->db_fd, "schema", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                       0666);
+        _cleanup_close_ int fd = openat(
+            db->db_fd, "schema", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
         if (fd < 0)
                 return cl_err(err, errno, "write '%s/schema'", db->db_dir);
         char v[16];
@@ -295,10 +292,9 @@ static int open_sqlite(struct store_db *db, bool create, struct cl_error *err)
         _cleanup_free_ char *file = NULL;
         if (asprintf(&file, "%s/db.sqlite", db->db_dir) < 0)
                 return cl_err(err, ENOMEM, "open database");
-        int rc = sqlite3_open_v2(file, &db->sql,
-                                 SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                                         SQLITE_OPEN_NOFOLLOW,
-                                 NULL);
+        int rc = sqlite3_open_v2(
+            file, &db->sql,
+            SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK) {
                 int e = rc == SQLITE_CANTOPEN && !create ? ENOENT : EIO;
                 return cl_errx(err, e, "open store database '%s': %s", file,
@@ -340,8 +336,7 @@ static int open_sqlite(struct store_db *db, bool create, struct cl_error *err)
         return 0;
 }
 
-int store_db_open(const struct store_db_options *opts, struct store_db **ret,
-                  struct cl_error *err)
+int store_db_open(const struct store_db_options *opts, struct store_db **ret, struct cl_error *err)
 {
         const char *store_dir = opts->store_dir ? opts->store_dir : "/nix/store";
         if (store_dir[0] != '/' || strcmp(store_dir, "/") == 0 ||
@@ -364,7 +359,8 @@ int store_db_open(const struct store_db_options *opts, struct store_db **ret,
         db->root = strndup(opts->root, rl);
         db->store_dir = strdup(store_dir);
         const char *prefix = strcmp(db->root ? db->root : "", "/") == 0 ? "" : db->root;
-        if (!db->root || !db->store_dir || asprintf(&db->real_store, "%s%s", prefix, store_dir) < 0 ||
+        if (!db->root || !db->store_dir ||
+            asprintf(&db->real_store, "%s%s", prefix, store_dir) < 0 ||
             asprintf(&db->db_dir, "%s/nix/var/nix/db", prefix) < 0)
                 return cl_err(err, ENOMEM, "open store");
 
@@ -765,7 +761,8 @@ int store_db_query_info(struct store_db *db, const char *path, struct store_path
         }
 
         struct strv refs = {0};
-        r = collect(db, "select path from Refs join ValidPaths on reference = id where referrer = ?;",
+        r = collect(db,
+                    "select path from Refs join ValidPaths on reference = id where referrer = ?;",
                     NULL, id, &refs, err);
         if (r < 0) {
                 strv_clear(&refs);
@@ -783,7 +780,7 @@ int store_db_query_info(struct store_db *db, const char *path, struct store_path
         sqlite3_bind_int64(os, 1, id);
         while ((rc = sqlite3_step(os)) == SQLITE_ROW) {
                 struct store_drv_output *no =
-                        realloc(info->outputs, (info->n_outputs + 1) * sizeof(*no));
+                    realloc(info->outputs, (info->n_outputs + 1) * sizeof(*no));
                 if (!no)
                         return cl_err(err, ENOMEM, "query path info");
                 info->outputs = no;
@@ -799,15 +796,15 @@ int store_db_query_info(struct store_db *db, const char *path, struct store_path
         return 0;
 }
 
-int store_db_references(struct store_db *db, const char *path, char ***ret,
-                        struct cl_error *err)
+int store_db_references(struct store_db *db, const char *path, char ***ret, struct cl_error *err)
 {
         int64_t id = valid_path_id(db, path, err);
         if (id < 0)
                 return (int)id;
         struct strv out = {0};
-        int r = collect(db, "select path from Refs join ValidPaths on reference = id where referrer = ?;",
-                        NULL, id, &out, err);
+        int r = collect(
+            db, "select path from Refs join ValidPaths on reference = id where referrer = ?;", NULL,
+            id, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query references");
         strv_clear(&out);
@@ -820,8 +817,9 @@ int store_db_referrers(struct store_db *db, const char *path, char ***ret, struc
         if (id < 0)
                 return (int)id;
         struct strv out = {0};
-        int r = collect(db, "select path from Refs join ValidPaths on referrer = id where reference = ?;",
-                        NULL, id, &out, err);
+        int r = collect(
+            db, "select path from Refs join ValidPaths on referrer = id where reference = ?;", NULL,
+            id, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query referrers");
         strv_clear(&out);
@@ -984,8 +982,7 @@ struct db_topo {
         size_t n;
 };
 
-static int db_children(void *userdata, size_t i, size_t **ret, size_t *ret_n,
-                       struct cl_error *err)
+static int db_children(void *userdata, size_t i, size_t **ret, size_t *ret_n, struct cl_error *err)
 {
         struct db_topo *d = userdata;
         struct strv refs = {0};
@@ -1123,8 +1120,8 @@ static int register_one(struct store_db *db, const struct store_path_info *info,
                         return r;
                 sqlite3_bind_text(st, 1, info->path, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 2, info->nar_hash, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 3, info->registration_time ? info->registration_time
-                                                                  : time(NULL));
+                sqlite3_bind_int64(st, 3,
+                                   info->registration_time ? info->registration_time : time(NULL));
                 sqlite3_bind_text(st, 4, info->deriver, -1, SQLITE_STATIC);
                 if (info->nar_size)
                         sqlite3_bind_int64(st, 5, (sqlite3_int64)info->nar_size);
@@ -1165,9 +1162,8 @@ static int register_refs(struct store_db *db, const struct store_path_info *info
                 if (reference < 0)
                         return (int)reference;
                 if (reference == 0)
-                        return cl_errx(err, ENOENT,
-                                       "path '%s' refers to '%s', which is not valid", info->path,
-                                       ref);
+                        return cl_errx(err, ENOENT, "path '%s' refers to '%s', which is not valid",
+                                       info->path, ref);
                 sqlite3_reset(st);
                 sqlite3_bind_int64(st, 1, referrer);
                 sqlite3_bind_int64(st, 2, reference);
@@ -1255,8 +1251,8 @@ int store_db_invalidate(struct store_db *db, const char *path, struct cl_error *
                 int rc = sqlite3_step(st);
                 if (rc == SQLITE_ROW)
                         r = cl_errx(err, EBUSY,
-                                    "cannot delete path '%s': it is still referenced by '%s'",
-                                    path, (const char *)sqlite3_column_text(st, 0));
+                                    "cannot delete path '%s': it is still referenced by '%s'", path,
+                                    (const char *)sqlite3_column_text(st, 0));
                 else if (rc != SQLITE_DONE)
                         r = db_err(db, rc, "query referrers", err);
         }

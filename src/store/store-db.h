@@ -30,8 +30,7 @@ struct store_db_options {
  * and its db/db.sqlite, and take the big lock shared for the life of the
  * handle. A schema version other than 10, a database or big lock held longer
  * than the timeout, or an unreadable database fail with the path and reason. */
-int store_db_open(const struct store_db_options *opts, struct store_db **ret,
-                  struct cl_error *err);
+int store_db_open(const struct store_db_options *opts, struct store_db **ret, struct cl_error *err);
 void store_db_close(struct store_db *db);
 static inline void store_db_closep(struct store_db **db)
 {
@@ -65,15 +64,15 @@ struct store_drv_output {
 
 /* One row of ValidPaths with its references (and, for a .drv, its outputs). */
 struct store_path_info {
-        char *path;         /* full logical store path */
-        char *nar_hash;     /* "sha256:<64 hex digits>"; Nix accepts other encodings */
-        uint64_t nar_size;  /* 0: unknown (stored as NULL) */
-        char *deriver;      /* NULL: none */
+        char *path;               /* full logical store path */
+        char *nar_hash;           /* "sha256:<64 hex digits>"; Nix accepts other encodings */
+        uint64_t nar_size;        /* 0: unknown (stored as NULL) */
+        char *deriver;            /* NULL: none */
         time_t registration_time; /* 0 when registering: now */
-        bool ultimate;      /* built locally; false is stored as NULL */
-        char *sigs;         /* space-separated "key:sig"; NULL: none */
-        char *ca;           /* content address, e.g. "fixed:r:sha256:<nix32>"; NULL: none */
-        char **references;  /* full store paths (may include path itself) */
+        bool ultimate;            /* built locally; false is stored as NULL */
+        char *sigs;               /* space-separated "key:sig"; NULL: none */
+        char *ca;                 /* content address, e.g. "fixed:r:sha256:<nix32>"; NULL: none */
+        char **references;        /* full store paths (may include path itself) */
         size_t n_references;
         struct store_drv_output *outputs; /* DerivationOutputs rows (for .drv paths) */
         size_t n_outputs;
@@ -115,8 +114,7 @@ size_t store_strv_len(char *const *v);
 
 /* Paths that path refers to, paths that refer to path, and the closure of the
  * references of every path in paths (paths themselves included). */
-int store_db_references(struct store_db *db, const char *path, char ***ret,
-                        struct cl_error *err);
+int store_db_references(struct store_db *db, const char *path, char ***ret, struct cl_error *err);
 int store_db_referrers(struct store_db *db, const char *path, char ***ret, struct cl_error *err);
 int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char ***ret,
                         struct cl_error *err);

@@ -114,7 +114,7 @@ static int temproots_create(struct store_temproots *t, int state_dirfd, struct c
 {
         snprintf(t->name, sizeof(t->name), "%ld", (long)getpid());
         _cleanup_close_ int dfd =
-                openat(state_dirfd, "temproots", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            openat(state_dirfd, "temproots", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return cl_err(err, errno, "open directory 'temproots'");
         for (;;) {
@@ -139,8 +139,7 @@ static int temproots_create(struct store_temproots *t, int state_dirfd, struct c
 }
 
 /* Tell a running collector about the root: "<path>\n", answered by '1'. */
-static int temproots_send(struct store_temproots *t, const char *store_path,
-                          struct cl_error *err)
+static int temproots_send(struct store_temproots *t, const char *store_path, struct cl_error *err)
 {
         if (t->socket_fd < 0) {
                 _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -28,7 +28,10 @@ struct store_path_lock {
         char *lock_name;
 };
 
-#define STORE_PATH_LOCK_INIT {-1, -1, NULL}
+#define STORE_PATH_LOCK_INIT                                                                       \
+        {                                                                                          \
+                -1, -1, NULL                                                                       \
+        }
 
 /* Lock the path name (a base name in the real store directory dirfd). Follows
  * Nix's PathLocks: create "<name>.lock", take LOCK_EX, and start again when the
@@ -58,7 +61,13 @@ struct store_temproots {
         char name[32];
 };
 
-#define STORE_TEMPROOTS_INIT {-1, -1, -1, {0}}
+#define STORE_TEMPROOTS_INIT                                                                       \
+        {                                                                                          \
+                -1, -1, -1,                                                                        \
+                {                                                                                  \
+                        0                                                                          \
+                }                                                                                  \
+        }
 
 int store_temproots_add(struct store_temproots *t, int state_dirfd, const char *store_path,
                         struct cl_error *err);

@@ -60,9 +60,15 @@ TEST(open_creates_nix_layout)
         _cleanup_free_ char *root = tap_mkdtemp();
         struct store_db *db = open_store(root, 0);
         static const char *const want[] = {
-                "nix/store",           "nix/store/.links",     "nix/var/nix/db/big-lock",
-                "nix/var/nix/db/db.sqlite", "nix/var/nix/db/reserved", "nix/var/nix/temproots",
-                "nix/var/nix/gcroots", "nix/var/nix/profiles", "nix/var/nix/gcroots/per-user",
+            "nix/store",
+            "nix/store/.links",
+            "nix/var/nix/db/big-lock",
+            "nix/var/nix/db/db.sqlite",
+            "nix/var/nix/db/reserved",
+            "nix/var/nix/temproots",
+            "nix/var/nix/gcroots",
+            "nix/var/nix/profiles",
+            "nix/var/nix/gcroots/per-user",
         };
         for (size_t i = 0; i < ELEMENTSOF(want); i++) {
                 _cleanup_free_ char *p = join(root, want[i]);
@@ -108,8 +114,8 @@ TEST(register_and_query)
         _cleanup_free_ char *root = tap_mkdtemp();
         struct store_db *db = open_store(root, 0);
         struct cl_error err = {0};
-        char *ra[] = {(char *)A};       /* a refers to itself */
-        char *rb[] = {(char *)A};       /* b -> a */
+        char *ra[] = {(char *)A};            /* a refers to itself */
+        char *rb[] = {(char *)A};            /* b -> a */
         char *rc[] = {(char *)B, (char *)C}; /* c -> b, c -> c */
         struct store_path_info set[4] = {info(C, rc, 2), info(A, ra, 1), info(B, rb, 1),
                                          info(D, rb, 1)};
@@ -312,8 +318,7 @@ TEST(path_lock_stale_rule)
         pid_t pid = fork();
         if (pid == 0) {
                 struct store_path_lock l2 = STORE_PATH_LOCK_INIT;
-                _exit(store_path_lock_acquire(dfd, "x-name", 0, &l2, NULL) == -EWOULDBLOCK ? 0
-                                                                                            : 1);
+                _exit(store_path_lock_acquire(dfd, "x-name", 0, &l2, NULL) == -EWOULDBLOCK ? 0 : 1);
         }
         int status = 0;
         waitpid(pid, &status, 0);
