@@ -304,8 +304,7 @@ static int print_tree(struct store_db *db, const char *path, const char *first_p
                              last ? "\u2514\u2500\u2500\u2500" : "\u251c\u2500\u2500\u2500") < 0 ||
                     asprintf(&tp, "%s%s", tail_pad, last ? "    " : "\u2502   ") < 0)
                         return cl_err(err, ENOMEM, "tree");
-                /* dependencies first in refs means Nix's order reversed */
-                r = print_tree(db, refs[n - 1 - i], fp, tp, done, err);
+                r = print_tree(db, refs[i], fp, tp, done, err);
                 if (r < 0)
                         return r;
         }
