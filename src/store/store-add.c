@@ -8,6 +8,8 @@
 #include "base/base-cleanup.h"
 #include "base/base-fd.h"
 #include "store/store-canon.h"
+#include "store/store-drv-add.h"
+#include "store/store-drv.h"
 #include "store/store-nar.h"
 
 #include <errno.h>
@@ -110,6 +112,42 @@ static void free_outputs(struct store_path_info *info)
         info->n_outputs = 0;
 }
 
+static bool is_drv_path(const char *path)
+{
+        size_t n = strlen(path);
+        return n > 4 && strcmp(path + n - 4, ".drv") == 0;
+}
+
+/* A .drv's outputs with known paths become DerivationOutputs rows, as Nix 2.8
+ * does when it registers the .drv (not when the outputs are built). */
+static int drv_outputs_from_file(int dirfd, const char *name, struct store_path_info *info,
+                                 struct cl_error *err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = fd_read_file_at(dirfd, name, DRV_MAX_SIZE, 1, &data, &len);
+        if (r < 0)
+                return cl_err(err, -r, "read derivation '%s'", info->path);
+        _cleanup_drv_ struct derivation d = {0};
+        r = drv_parse(data, len, &d, err);
+        if (r < 0)
+                return cl_err_prefix(err, "derivation '%s'", info->path);
+        info->outputs = calloc(d.n_outputs + 1, sizeof(*info->outputs));
+        if (!info->outputs)
+                return cl_err(err, ENOMEM, "derivation '%s'", info->path);
+        for (size_t i = 0; i < d.n_outputs; i++) {
+                if (d.outputs[i].path[0] == '\0')
+                        continue; /* a floating output has no path yet */
+                struct store_drv_output *o = &info->outputs[info->n_outputs];
+                o->name = strdup(d.outputs[i].name);
+                o->path = strdup(d.outputs[i].path);
+                info->n_outputs++;
+                if (!o->name || !o->path)
+                        return cl_err(err, ENOMEM, "derivation '%s'", info->path);
+        }
+        return 0;
+}
+
 int store_install(struct store_db *db, struct store_stage *stage, struct store_staged *objs,
                   size_t n, struct cl_error *err)
 {
@@ -153,6 +191,11 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                 r = store_remove_tree_at(store_fd, base, err);
                 if (r < 0)
                         break;
+                if (is_drv_path(o->info.path) && o->info.n_outputs == 0) {
+                        r = drv_outputs_from_file(stage->fd, o->name, &o->info, err);
+                        if (r < 0)
+                                break;
+                }
                 r = store_canonicalise_at(stage->fd, o->name, err);
                 if (r < 0) {
                         cl_err_prefix(err, "canonicalise '%s'", o->info.path);
@@ -412,6 +455,64 @@ int store_add_path(struct store_db *db, const char *src, enum store_ca_method me
         if (r < 0)
                 return cl_err_prefix(err, "add '%s'", src);
         *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* ---- derivations written by drv_add ---- */
+
+int store_register_drv(void *userdata, const struct drv_registration *reg, struct cl_error *err)
+{
+        struct store_db *db = userdata;
+        const char *base = NULL;
+        int r = store_db_check_path(db, reg->path, &base, err);
+        if (r < 0)
+                return r;
+        r = store_db_add_temp_root(db, reg->path, err);
+        if (r < 0)
+                return r;
+        _cleanup_path_lock_ struct store_path_lock lock = STORE_PATH_LOCK_INIT;
+        r = store_db_lock_path(db, reg->path, &lock, err);
+        if (r < 0)
+                return r;
+        r = store_db_is_valid(db, reg->path, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        int store_fd = store_db_real_store_fd(db);
+        r = store_canonicalise_at(store_fd, base, err);
+        if (r < 0)
+                return r;
+        struct hash nar;
+        uint64_t nar_size = 0;
+        r = nar_hash_at(store_fd, base, HASH_SHA256, NULL, &nar, &nar_size, err);
+        if (r < 0)
+                return r;
+        char hbuf[HASH_STR_MAX], cbuf[HASH_STR_MAX];
+        _cleanup_free_ char *ca = NULL;
+        if (asprintf(&ca, "text:%s", hash_print(reg->content_sha256, HASH_NIX32, true, cbuf)) < 0)
+                return cl_err(err, ENOMEM, "register '%s'", reg->path);
+        const struct derivation *d = reg->drv;
+        _cleanup_free_ struct store_drv_output *outs = calloc(d->n_outputs + 1, sizeof(*outs));
+        if (!outs)
+                return cl_err(err, ENOMEM, "register '%s'", reg->path);
+        size_t n_outs = 0;
+        for (size_t i = 0; i < d->n_outputs; i++)
+                if (d->outputs[i].path[0] != '\0')
+                        outs[n_outs++] =
+                            (struct store_drv_output){d->outputs[i].name, d->outputs[i].path};
+        struct store_path_info info = {
+            .path = (char *)reg->path,
+            .nar_hash = store_nar_hash_column(&nar, hbuf),
+            .nar_size = nar_size,
+            .ca = ca,
+            .references = (char **)reg->refs,
+            .n_references = reg->n_refs,
+            .outputs = outs,
+            .n_outputs = n_outs,
+        };
+        r = store_db_register(db, &info, 1, err);
+        if (r < 0)
+                return r;
+        store_path_lock_release(&lock, true);
         return 0;
 }
 

@@ -77,3 +77,10 @@ int store_verify(struct store_db *db, bool check_contents, store_report_fn repor
 char *store_ca_fixed(enum store_ca_method method, const struct hash *h);
 /* "sha256:<base16>", as the hash column holds it, into buf. */
 char *store_nar_hash_column(const struct hash *nar_sha256, char buf[HASH_STR_MAX]);
+
+/* The registration hook of drv_add (store-drv-add.h): userdata is the struct
+ * store_db *. Registers the .drv drv_add has just written, as Nix registers
+ * what nix-instantiate writes: ca "text:sha256:<nix32>", references its
+ * inputSrcs and input derivations, and a DerivationOutputs row per output. */
+struct drv_registration;
+int store_register_drv(void *userdata, const struct drv_registration *reg, struct cl_error *err);
