@@ -96,6 +96,10 @@ struct sandbox_exec {
         int err_fd;    /* write end of the error pipe (close-on-exec) */
         int report_fd; /* write end of the report pipe */
         int sync_fd;   /* socket to the parent: "namespaces made" / "maps written" */
+        /* own stacks for PID 1 and for the command until its exec, which
+         * run sharing the memory of the process that starts them */
+        void *init_stack_top;
+        void *cmd_stack_top;
 
         /* for the parent only: what it writes into /proc/PID/ */
         char uid_map[64];

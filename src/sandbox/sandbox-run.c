@@ -12,11 +12,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,6 +52,34 @@ struct sandbox {
         int parent_failed;
         struct cl_error parent_error;
 };
+
+/* The stacks PID 1 and the command start on (see start_vfork() in
+ * sandbox-child.c). One mapping serves every sandbox: each helper gets its
+ * own copy of it through fork(). Untouched pages cost nothing. */
+#define SANDBOX_STACK_SIZE (512u * 1024u)
+#define SANDBOX_GUARD_SIZE (64u * 1024u)
+static char *child_stacks;
+static int child_stacks_errno;
+static pthread_once_t child_stacks_once = PTHREAD_ONCE_INIT;
+
+static void child_stacks_init(void)
+{
+        /* [guard][PID 1's stack][guard][the command's stack] */
+        size_t len = 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+        char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+                child_stacks_errno = errno;
+                return;
+        }
+        if (mprotect(p + SANDBOX_GUARD_SIZE, SANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
+            mprotect(p + 2 * SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE, SANDBOX_STACK_SIZE,
+                     PROT_READ | PROT_WRITE) < 0) {
+                child_stacks_errno = errno;
+                munmap(p, len);
+                return;
+        }
+        child_stacks = p;
+}
 
 static int pidfd_open(pid_t pid)
 {
@@ -155,6 +185,12 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
+        pthread_once(&child_stacks_once, child_stacks_init);
+        if (!child_stacks)
+                return cl_err(err, child_stacks_errno, "map the sandbox's stacks");
+        /* stacks grow down: start at the top of each */
+        x->init_stack_top = child_stacks + SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE;
+        x->cmd_stack_top = child_stacks + 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
 
         int errp[2], repp[2], syncp[2];
         if (pipe2(errp, O_CLOEXEC) < 0)
