@@ -133,7 +133,8 @@ static void set_helper_fds(struct sandbox_exec *x)
                 x->helper_fds[n++] = x->keep_fds[i];
         x->helper_fds[n++] = x->err_fd;
         x->helper_fds[n++] = x->report_fd;
-        x->helper_fds[n++] = x->sync_fd;
+        if (x->sync_fd >= 0)
+                x->helper_fds[n++] = x->sync_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
         qsort(x->helper_fds, n, sizeof(int), cmp_int);
@@ -203,13 +204,16 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         }
         sb->report_fd = repp[0];
         x->report_fd = repp[1];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
-                close(errp[1]);
-                close(repp[1]);
-                return cl_err(err, errno, "create socket pair");
+        _cleanup_close_ int sync_fd = -1;
+        if (x->privileged) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
+                        close(errp[1]);
+                        close(repp[1]);
+                        return cl_err(err, errno, "create socket pair");
+                }
+                sync_fd = syncp[0];
+                x->sync_fd = syncp[1];
         }
-        _cleanup_close_ int sync_fd = syncp[0];
-        x->sync_fd = syncp[1];
         set_helper_fds(x);
 
         sb->t_start = sandbox_loop_now();
@@ -219,7 +223,8 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         int fork_errno = errno;
         close(errp[1]);
         close(repp[1]);
-        close(syncp[1]);
+        if (x->sync_fd >= 0)
+                close(x->sync_fd);
         if (pid < 0)
                 return cl_err(err, fork_errno, "fork the sandbox helper");
         sb->helper_pid = pid;
@@ -228,9 +233,9 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
                 return cl_err(err, errno, "open a pidfd for the sandbox helper");
 
         char c;
-        ssize_t n;
+        ssize_t n = 0;
         do
-                n = read(sync_fd, &c, 1);
+                n = sync_fd >= 0 ? read(sync_fd, &c, 1) : 0;
         while (n < 0 && errno == EINTR);
         if (n == 1) {
                 r = write_id_maps(sb, &sb->parent_error);
@@ -546,6 +551,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                         [SANDBOX_STEP_CGROUP] = "join the cgroup",
                         [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
                         [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                        [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
                         [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
                         [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                         [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
