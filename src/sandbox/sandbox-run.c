@@ -455,7 +455,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                              struct cl_error *err)
 {
         const struct sandbox_op *op =
-                rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
+            rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
         const char *dst = op ? op->dst : "?";
         const char *src = op && op->src ? op->src : "?";
         int e = rec->err;
@@ -463,8 +463,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         switch (rec->step) {
         case SANDBOX_STEP_EXEC: {
                 const char *path = rec->index >= 0 && (size_t)rec->index < x->n_exec_paths
-                                           ? x->exec_paths[rec->index]
-                                           : x->argv[0];
+                                       ? x->exec_paths[rec->index]
+                                       : x->argv[0];
                 cl_err(err, e, "execute '%s'", path);
                 return CL_EXIT_NOEXEC;
         }
@@ -474,8 +474,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                 else
                         cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
                                 sandbox_plan_getenv(x->plan, "PATH")
-                                        ? sandbox_plan_getenv(x->plan, "PATH")
-                                        : "/usr/local/bin:/usr/bin:/bin");
+                                    ? sandbox_plan_getenv(x->plan, "PATH")
+                                    : "/usr/local/bin:/usr/bin:/bin");
                 return CL_EXIT_NOTFOUND;
         case SANDBOX_STEP_MKPATH:
         case SANDBOX_STEP_BIND:
@@ -540,35 +540,35 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         case SANDBOX_STEP_RLIMIT:
                 cl_err(err, e, "set resource limit %d",
                        rec->index >= 0 && (size_t)rec->index < x->plan->n_rlimits
-                               ? x->plan->rlimits[rec->index].resource
-                               : -1);
+                           ? x->plan->rlimits[rec->index].resource
+                           : -1);
                 break;
         default: {
                 static const char *const what[SANDBOX_STEP_MAX] = {
-                        [SANDBOX_STEP_SIGNALS] = "reset signal handling",
-                        [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
-                        [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
-                        [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                        [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
-                        [SANDBOX_STEP_SYNC] = "wait for the id maps",
-                        [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
-                        [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
-                        [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
-                        [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
-                        [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
-                        [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
-                        [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
-                        [SANDBOX_STEP_OLDROOT] = "detach the old root",
-                        [SANDBOX_STEP_CAPS] = "drop capabilities",
-                        [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
-                        [SANDBOX_STEP_FORK_CMD] = "fork the command",
-                        [SANDBOX_STEP_SETSID] = "start a new session",
-                        [SANDBOX_STEP_PERSONALITY] = "set the personality",
-                        [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                    [SANDBOX_STEP_SIGNALS] = "reset signal handling",
+                    [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
+                    [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
+                    [SANDBOX_STEP_CGROUP] = "join the cgroup",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
+                    [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                    [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
+                    [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
+                    [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
+                    [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
+                    [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
+                    [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
+                    [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
+                    [SANDBOX_STEP_OLDROOT] = "detach the old root",
+                    [SANDBOX_STEP_CAPS] = "drop capabilities",
+                    [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
+                    [SANDBOX_STEP_FORK_CMD] = "fork the command",
+                    [SANDBOX_STEP_SETSID] = "start a new session",
+                    [SANDBOX_STEP_PERSONALITY] = "set the personality",
+                    [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
                 };
                 const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
-                                        ? what[rec->step]
-                                        : "set up the sandbox";
+                                    ? what[rec->step]
+                                    : "set up the sandbox";
                 cl_err(err, e, "%s", w);
                 break;
         }

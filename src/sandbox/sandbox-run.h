@@ -14,14 +14,14 @@
 struct sandbox;
 
 struct sandbox_result {
-        int exit_code;      /* what a CLI exits with: the command's code, 128+N, 125-127 */
-        int exited;         /* the command ended: status is its wait status */
-        int status;         /* wait status */
-        int setup_failed;   /* the sandbox could not be set up or the command not run */
+        int exit_code;         /* what a CLI exits with: the command's code, 128+N, 125-127 */
+        int exited;            /* the command ended: status is its wait status */
+        int status;            /* wait status */
+        int setup_failed;      /* the sandbox could not be set up or the command not run */
         struct cl_error error; /* the sentence when setup_failed */
-        pid_t init_pid;     /* the sandbox's PID 1, as the host sees it */
-        struct rusage rusage; /* of the whole sandbox (every process reaped inside) */
-        uint64_t wall_ns;   /* from fork to the end */
+        pid_t init_pid;        /* the sandbox's PID 1, as the host sees it */
+        struct rusage rusage;  /* of the whole sandbox (every process reaped inside) */
+        uint64_t wall_ns;      /* from fork to the end */
 };
 
 /* Called once the command has been exec'd (the sandbox is complete). */
