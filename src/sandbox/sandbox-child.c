@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -240,6 +241,28 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         sys_exit(CL_EXIT_NOTFOUND);
 }
 
+const char *const sandbox_ns_names[SANDBOX_N_NS] = {"cgroup", "ipc", "mnt", "net",
+                                                    "pid",    "user", "uts"};
+
+/* Async-signal-safe: tell the parent our namespaces' ids (for the status
+ * stream); it cannot look them up itself, as we are not dumpable. Done while
+ * /proc is still the host's. */
+static void report_namespaces(const struct sandbox_exec *x)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++) {
+                char path[32] = "/proc/self/ns/";
+                size_t n = sys_strlen(path);
+                for (const char *c = sandbox_ns_names[i]; *c; c++)
+                        path[n++] = *c;
+                path[n] = '\0';
+                struct stat st;
+                if (sys4(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+                        continue;
+                struct sandbox_report rep = {SANDBOX_REPORT_NS, i, (int64_t)st.st_ino};
+                sys_write_all(x->report_fd, &rep, sizeof(rep));
+        }
+}
+
 /* Async-signal-safe: start_vfork() entry of the command. */
 static int command_entry(void *arg)
 {
@@ -255,8 +278,9 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
         /* the parent needs our pid to signal us (the helper is suspended) */
-        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, (int32_t)host_pid};
+        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, host_pid};
         sys_write_all(x->report_fd, &rep, sizeof(rep));
+        report_namespaces(x);
         /* the ids first: as real root the tmpfs files must be made by a
          * mapped uid, and the switch clears the parent-death signal */
         switch_ids(x);

@@ -64,11 +64,17 @@ struct sandbox_child_error {
 enum {
         SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
+        SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
 };
 struct sandbox_report {
         int32_t type;
-        int32_t value;
+        int32_t index;
+        int64_t value;
 };
+
+/* The namespaces reported by PID 1, in /proc/PID/ns/ names. */
+#define SANDBOX_N_NS 7
+extern const char *const sandbox_ns_names[SANDBOX_N_NS];
 
 /* The plan, compiled: everything the child needs, with no pointer into memory
  * that the child would have to allocate or compute. */

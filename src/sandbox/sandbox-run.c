@@ -32,6 +32,7 @@ struct sandbox {
         int report_fd; /* read end of PID 1's report pipe */
         pid_t init_pid;
         int init_pidfd;
+        uint64_t ns_ids[SANDBOX_N_NS]; /* 0: not reported */
         uint64_t t_start;
 
         int have_record;
@@ -300,11 +301,14 @@ static int drain_report(struct sandbox *sb)
                 if (n != sizeof(rep))
                         continue; /* records are written whole (< PIPE_BUF) */
                 if (rep.type == SANDBOX_REPORT_INIT_PID && sb->init_pid <= 0) {
-                        sb->init_pid = rep.value;
+                        sb->init_pid = (pid_t)rep.value;
                         sb->init_pidfd = pidfd_open(sb->init_pid);
                 } else if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
-                        sb->cmd_status = rep.value;
+                        sb->cmd_status = (int)rep.value;
+                } else if (rep.type == SANDBOX_REPORT_NS && rep.index >= 0 &&
+                           rep.index < SANDBOX_N_NS) {
+                        sb->ns_ids[rep.index] = (uint64_t)rep.value;
                 }
         }
 }
@@ -440,6 +444,14 @@ int sandbox_kill(struct sandbox *sb, int sig)
 pid_t sandbox_init_pid(const struct sandbox *sb)
 {
         return sb->init_pid > 0 ? sb->init_pid : 0;
+}
+
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++)
+                if (strcmp(sandbox_ns_names[i], name) == 0)
+                        return sb->ns_ids[i];
+        return 0;
 }
 
 pid_t sandbox_helper_pid(const struct sandbox *sb)

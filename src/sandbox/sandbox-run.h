@@ -50,6 +50,10 @@ int sandbox_kill(struct sandbox *sb, int sig);
 /* The sandbox's PID 1 as the host sees it, or 0 when not yet known. */
 pid_t sandbox_init_pid(const struct sandbox *sb);
 
+/* The inode number of the sandbox's namespace name ("mnt", "pid", ...: the
+ * names in /proc/PID/ns), as PID 1 reported it, or 0 if unknown. */
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name);
+
 /* The helper that made the sandbox's namespaces (and waits for PID 1), as
  * the host sees it, or 0 when it has been reaped. */
 pid_t sandbox_helper_pid(const struct sandbox *sb);
