@@ -946,7 +946,7 @@ static int cmd_write(const char *path, const char *text)
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
                 printf("write=%s\n", errname(errno));
-                return 1;
+                return 0;
         }
         ssize_t n = write(fd, text, strlen(text));
         printf("write=%s\n", n == (ssize_t)strlen(text) ? "OK" : errname(errno));
