@@ -57,6 +57,24 @@ static char *host_address(void)
         return r;
 }
 
+/* The host's interfaces, as the probe lists them (from /proc/net/dev). */
+static char *host_ifaces(void)
+{
+        char *text = tap_read_file("/proc/net/dev");
+        CHECK(text != NULL);
+        char *out = calloc(1, strlen(text) + 1);
+        size_t n = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char *colon = strchr(line, ':');
+                if (!colon)
+                        continue;
+                *colon = '\0';
+                line += strspn(line, " ");
+                n += (size_t)sprintf(out + n, "%s%s", n ? "," : "", line);
+        }
+        return out;
+}
+
 static char *key(const char *addr, const char *port)
 {
         char *k = NULL;
@@ -104,8 +122,7 @@ TEST(outside_unreachable)
         CHECK_STR(pr_need(&res, key("127.0.0.1", lp)), "OK");
         if (haddr)
                 CHECK_STR(pr_need(&res, key(haddr, hp)), "OK");
-        char *ifaces = pr_need(&res, "ifaces");
-        CHECK(strchr(ifaces, ',') != NULL || !haddr);
+        CHECK_STR(pr_need(&res, "ifaces"), host_ifaces());
         close(lfd);
         if (hfd >= 0)
                 close(hfd);
