@@ -4,6 +4,7 @@
 #include "../sandbox/probe-run.h"
 #include "cloister/cloister.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,4 +185,80 @@ TEST(help)
         CHECK_OK(tap_run(top, NULL, 10, &res));
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         CHECK(strstr(res.out, "run") != NULL);
+}
+
+/* ---- --json-status-fd ---- */
+
+/* The n-th JSON object (one per line) of the status stream. */
+static json_t *status_object(const char *text, int n)
+{
+        const char *p = text;
+        for (int i = 0; i < n && p; i++) {
+                p = strchr(p, '\n');
+                if (p)
+                        p++;
+        }
+        if (!p || !*p)
+                FAIL("no status object %d in:\n%s", n, text);
+        json_error_t je;
+        json_t *o = json_loadb(p, strcspn(p, "\n"), 0, &je);
+        if (!o || !json_is_object(o))
+                FAIL("status object %d is not a JSON object (%s):\n%s", n, je.text, text);
+        return o;
+}
+
+static long long ns_inode(pid_t pid, const char *ns)
+{
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+        if (stat(path, &st) < 0)
+                FAIL("stat %s: %s", path, strerror(errno));
+        return (long long)st.st_ino;
+}
+
+TEST(json_status_start_and_exit)
+{
+        char *marker = pr_marker("json");
+        struct pr_spawn s;
+        pr_spawn(&s, pr_argv(V("--json-status-fd", "3"), V("wait", marker)), true);
+        pr_spawn_wait_for(&s, "ready=1", 20);
+        pid_t cmd;
+        CHECK_INT(pr_find_marked(marker, &cmd, 1), ==, 1);
+        pr_spawn_wait_status(&s, 10);
+        json_t *start = status_object(s.sbuf, 0);
+        json_t *pid = json_object_get(start, "child-pid");
+        CHECK(json_is_integer(pid) && json_integer_value(pid) > 0);
+        const char *ns[] = {"mnt", "pid", "net", "ipc", "uts", "user", "cgroup"};
+        for (int i = 0; i < 7; i++) {
+                char key[32];
+                snprintf(key, sizeof(key), "%s-namespace", ns[i]);
+                json_t *v = json_object_get(start, key);
+                if (!json_is_integer(v))
+                        FAIL("no integer '%s' in the start object: %s", key, s.sbuf);
+                /* the command's own namespaces, as the host sees them */
+                CHECK_INT(json_integer_value(v), ==, ns_inode(cmd, ns[i]));
+                if (strcmp(ns[i], "user") != 0 && strcmp(ns[i], "cgroup") != 0)
+                        CHECK_INT(json_integer_value(v), !=, ns_inode(getpid(), ns[i]));
+        }
+        CHECK_INT(tap_exit_code(pr_spawn_finish(&s, 20)), ==, 0);
+        json_t *end = status_object(s.sbuf, 1);
+        CHECK_INT(json_integer_value(json_object_get(end, "exit-code")), ==, 0);
+        const char *times[] = {"wall-time", "user-time", "system-time"};
+        for (int i = 0; i < 3; i++)
+                if (!json_is_number(json_object_get(end, times[i])))
+                        FAIL("no number '%s' in the exit object: %s", times[i], s.sbuf);
+        CHECK(json_number_value(json_object_get(end, "wall-time")) > 0);
+        CHECK(json_integer_value(json_object_get(end, "max-rss")) > 0);
+
+        /* a command killed by a signal: the signal, and 128+N as exit */
+        pr_spawn(&s, pr_argv(V("--json-status-fd", "3"), V("kill-self", "9")), true);
+        CHECK_INT(tap_exit_code(pr_spawn_finish(&s, 20)), ==, 137);
+        end = status_object(s.sbuf, 1);
+        CHECK_INT(json_integer_value(json_object_get(end, "signal")), ==, 9);
+        /* exit 7 */
+        pr_spawn(&s, pr_argv(V("--json-status-fd", "3"), V("exit", "7")), true);
+        CHECK_INT(tap_exit_code(pr_spawn_finish(&s, 20)), ==, 7);
+        end = status_object(s.sbuf, 1);
+        CHECK_INT(json_integer_value(json_object_get(end, "exit-code")), ==, 7);
 }

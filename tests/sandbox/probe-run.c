@@ -201,6 +201,17 @@ void pr_spawn_wait_for(struct pr_spawn *s, const char *needle, unsigned timeout_
         }
 }
 
+void pr_spawn_wait_status(struct pr_spawn *s, unsigned timeout_sec)
+{
+        double end = now() + timeout_sec;
+        while (!(s->sbuf && strchr(s->sbuf, '\n'))) {
+                if (now() > end || s->status < 0)
+                        FAIL("no status object from cloister\nstatus:\n%s\nstderr:\n%s",
+                             s->sbuf ? s->sbuf : "", s->ebuf ? s->ebuf : "");
+                pump(s, 100);
+        }
+}
+
 int pr_spawn_finish(struct pr_spawn *s, unsigned timeout_sec)
 {
         if (s->in >= 0)

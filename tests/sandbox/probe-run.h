@@ -47,6 +47,8 @@ struct pr_spawn {
 void pr_spawn(struct pr_spawn *s, char *const argv[], bool status_fd);
 /* Read stdout until it contains needle or timeout; FAILs on timeout. */
 void pr_spawn_wait_for(struct pr_spawn *s, const char *needle, unsigned timeout_sec);
+/* Read the status pipe until it holds one whole line; FAILs on timeout. */
+void pr_spawn_wait_status(struct pr_spawn *s, unsigned timeout_sec);
 /* Close stdin, read everything, reap; returns the wait status (FAILs when it
  * does not end within timeout_sec, after killing it). */
 int pr_spawn_finish(struct pr_spawn *s, unsigned timeout_sec);

@@ -3,10 +3,16 @@
  * checked on its undefined symbols -- and many sandboxes started from a
  * process whose other threads hold malloc and stdio locks all complete. */
 #include "probe-run.h"
+#include "sandbox/sandbox-plan.h"
+#include "sandbox/sandbox-run.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* POSIX's async-signal-safe functions (signal-safety(7)) that a child may
  * plausibly call, plus Linux system call wrappers that take no lock and
@@ -140,4 +146,98 @@ TEST(child_objects_call_only_async_signal_safe_functions)
         CHECK(n > 0);
         CHECK(strstr(bad, "printf") != NULL || strstr(bad, "fprintf") != NULL);
         CHECK(strstr(bad, "malloc\n") != NULL || strstr(bad, "realloc\n") != NULL);
+}
+
+/* ---- 500 sandboxes from a busy multithreaded process ---- */
+
+#define STRESS_SANDBOXES 500
+#define STRESS_THREADS 8
+
+static atomic_int stop;
+static atomic_int done;
+static FILE *sink;
+
+/* Keep malloc's arenas and a shared FILE's lock taken as much as possible,
+ * so that a fork (or clone) lands while another thread holds them. */
+static void *busy(void *arg)
+{
+        unsigned seed = (unsigned)(size_t)arg;
+        while (!atomic_load(&stop)) {
+                size_t n = 16 + rand_r(&seed) % 4096;
+                char *p = malloc(n);
+                if (!p)
+                        continue;
+                memset(p, 'x', n);
+                flockfile(sink);
+                fprintf(sink, "%.*s %u\n", 32, p, seed);
+                funlockfile(sink);
+                char *q = realloc(p, n * 2);
+                free(q ? q : p);
+        }
+        return NULL;
+}
+
+/* Fails the test when no sandbox has finished for 20 s: one is hanging. */
+static void *watchdog(void *arg)
+{
+        (void)arg;
+        int last = -1;
+        time_t since = time(NULL);
+        while (!atomic_load(&stop)) {
+                int d = atomic_load(&done);
+                if (d != last) {
+                        last = d;
+                        since = time(NULL);
+                } else if (time(NULL) - since > 20) {
+                        FAIL("sandbox %d of %d has not finished after 20 s: it hangs", d + 1,
+                             STRESS_SANDBOXES);
+                }
+                usleep(100 * 1000);
+        }
+        return NULL;
+}
+
+static void one_sandbox(int i)
+{
+        struct cl_error err = {0};
+        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
+        char code[16];
+        snprintf(code, sizeof(code), "%d", i % 100);
+        char *argv[] = {"/probe", "exit", code, NULL};
+        if (sandbox_plan_new(&plan, &err) < 0 || sandbox_plan_add_defaults(plan, &err) < 0 ||
+            sandbox_plan_add_bind(plan, pr_probe(), "/probe", SANDBOX_BIND_RO, &err) < 0 ||
+            sandbox_plan_set_argv(plan, argv, &err) < 0)
+                FAIL("plan: %s", err.msg);
+        struct sandbox_result res;
+        memset(&res, 0, sizeof(res));
+        if (sandbox_run(plan, &res, &err) < 0)
+                FAIL("sandbox %d: %s", i, err.msg);
+        if (res.setup_failed)
+                FAIL("sandbox %d could not be set up: %s", i, res.error.msg);
+        if (res.exit_code != i % 100)
+                FAIL("sandbox %d exited %d, want %d", i, res.exit_code, i % 100);
+}
+
+TEST_TIMEOUT(sandboxes_from_busy_threads, 240)
+{
+        sink = fopen("/dev/null", "we");
+        CHECK(sink != NULL);
+        pthread_t threads[STRESS_THREADS], dog;
+        for (size_t i = 0; i < STRESS_THREADS; i++)
+                CHECK_INT(pthread_create(&threads[i], NULL, busy, (void *)(i + 1)), ==, 0);
+        CHECK_INT(pthread_create(&dog, NULL, watchdog, NULL), ==, 0);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < STRESS_SANDBOXES; i++) {
+                one_sandbox(i);
+                atomic_fetch_add(&done, 1);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        atomic_store(&stop, 1);
+        for (size_t i = 0; i < STRESS_THREADS; i++)
+                pthread_join(threads[i], NULL);
+        pthread_join(dog, NULL);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        tap_diag("%d sandboxes with %d busy threads: %.2f s (%.1f ms each)", STRESS_SANDBOXES,
+                 STRESS_THREADS, secs, secs * 1000 / STRESS_SANDBOXES);
 }
