@@ -65,6 +65,7 @@ enum {
         SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
         SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
+        SANDBOX_REPORT_STARTED = 4,  /* the command has exec'd; value: its pid inside */
 };
 struct sandbox_report {
         int32_t type;

@@ -41,6 +41,7 @@ struct sandbox {
         int have_status;
         int cmd_status;
         int err_eof, report_eof;
+        int exec_done; /* PID 1 said the command has exec'd */
         int started;
         sandbox_started_fn started_fn;
         void *started_data;
@@ -253,7 +254,7 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
 
 static void maybe_started(struct sandbox *sb)
 {
-        if (sb->started || !sb->err_eof || sb->have_record || sb->init_pid <= 0)
+        if (sb->started || !sb->exec_done || sb->have_record || sb->init_pid <= 0)
                 return;
         sb->started = 1;
         if (sb->started_fn)
@@ -306,6 +307,8 @@ static int drain_report(struct sandbox *sb)
                 } else if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
                         sb->cmd_status = (int)rep.value;
+                } else if (rep.type == SANDBOX_REPORT_STARTED) {
+                        sb->exec_done = 1;
                 } else if (rep.type == SANDBOX_REPORT_NS && rep.index >= 0 &&
                            rep.index < SANDBOX_N_NS) {
                         sb->ns_ids[rep.index] = (uint64_t)rep.value;
