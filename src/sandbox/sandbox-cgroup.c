@@ -125,6 +125,7 @@ static int parse_self_cgroup(void)
                 char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 if (!c2)
                         continue;
+                *c1 = '\0';
                 *c2 = '\0';
                 const char *ctrls = c1 + 1, *path = c2 + 1;
                 int r = 0;
