@@ -360,7 +360,7 @@ static int write_limits(struct sandbox_cgroup *cg, const struct sandbox_limits *
                         struct cl_error *err)
 {
         int r;
-        if (l->memory_max && l->memory_max != UINT64_MAX) {
+        if (l->memory_max && l->memory_max != UINT64_MAX && (cg->have & SANDBOX_CG_MEMORY)) {
                 if (cg->v2_controllers & SANDBOX_CG_MEMORY) {
                         r = write_u64(cg, SANDBOX_CG_V2, "memory.max", l->memory_max, err);
                         if (r < 0)
@@ -379,14 +379,14 @@ static int write_limits(struct sandbox_cgroup *cg, const struct sandbox_limits *
                                        "memory.memsw.limit_in_bytes", v);
                 }
         }
-        if (l->pids_max && l->pids_max != UINT64_MAX) {
+        if (l->pids_max && l->pids_max != UINT64_MAX && (cg->have & SANDBOX_CG_PIDS)) {
                 int k = (cg->v2_controllers & SANDBOX_CG_PIDS) ? SANDBOX_CG_V2
                                                                : SANDBOX_CG_V1_PIDS;
                 r = write_u64(cg, k, "pids.max", l->pids_max, err);
                 if (r < 0)
                         return r;
         }
-        if (l->cpu_quota_us) {
+        if (l->cpu_quota_us && (cg->have & SANDBOX_CG_CPUMAX)) {
                 if (cg->v2_controllers & SANDBOX_CG_CPUMAX) {
                         char v[64];
                         snprintf(v, sizeof(v), "%" PRIu64 " %" PRIu64, l->cpu_quota_us,
@@ -442,8 +442,9 @@ int sandbox_cgroup_create(const struct sandbox_limits *l, const char *parent,
         unsigned required = want & ~(l->memory_max && l->memory_max != UINT64_MAX
                                              ? 0u
                                              : SANDBOX_CG_MEMORY);
-        struct cl_error e2;
+        struct cl_error e2, first;
         cl_err_clear(&e2);
+        cl_err_clear(&first);
 
         /* the v2 leaf: kill, cpu accounting, the namespace root */
         unsigned unwritable = 0, tried = 0;
@@ -465,6 +466,7 @@ int sandbox_cgroup_create(const struct sandbox_limits *l, const char *parent,
                         }
                         if (r < 0) {
                                 unwritable++;
+                                first = e2;
                         } else {
                                 cg.have |= SANDBOX_CG_CPU;
                                 if (faccessat(cg.dirs[cg.where[SANDBOX_CG_V2]].dfd, "cgroup.kill",
@@ -501,7 +503,8 @@ int sandbox_cgroup_create(const struct sandbox_limits *l, const char *parent,
                                 *err = e2;
                                 goto fail;
                         }
-                        unwritable++;
+                        if (unwritable++ == 0)
+                                first = e2;
                         continue;
                 }
                 cg.have |= bit;
@@ -525,7 +528,7 @@ int sandbox_cgroup_create(const struct sandbox_limits *l, const char *parent,
                                 cl_errx(why, EACCES,
                                         "%s",
                                         tried == 0 ? "no cgroup hierarchy is mounted"
-                                        : e2.code  ? e2.msg
+                                        : first.code ? first.msg
                                                    : "no writable cgroup hierarchy");
                         else
                                 cl_errx(why, EOPNOTSUPP, "no writable cgroup controller for:%s%s%s",
