@@ -1,6 +1,7 @@
 /* cloister's entry point: global options and dispatch to one file per
  * subcommand, each of which returns the process's exit code. */
 #include "cli/cli-main.h"
+#include "cli/cli-run.h"
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -10,6 +11,7 @@
 #include <string.h>
 
 static const struct cli_command commands[] = {
+        {"run", cli_run_main, "run a command in a fresh sandbox"},
         {NULL, NULL, NULL},
 };
 
