@@ -222,23 +222,23 @@ int sandbox_limits_set_rlimit(struct sandbox_limits *l, const char *s, struct cl
                 return cl_errx(err, EINVAL, "invalid rlimit value in '%s'", s);
         memcpy(soft, eq + 1, n);
         soft[n] = '\0';
-        struct rlimit lim;
-        if (rlimit_value(soft, rlimit_names[i].is_size, &lim.rlim_cur) < 0 ||
-            (colon && rlimit_value(colon + 1, rlimit_names[i].is_size, &lim.rlim_max) < 0))
+        struct rlimit limit;
+        if (rlimit_value(soft, rlimit_names[i].is_size, &limit.rlim_cur) < 0 ||
+            (colon && rlimit_value(colon + 1, rlimit_names[i].is_size, &limit.rlim_max) < 0))
                 return cl_errx(err, EINVAL, "invalid rlimit value in '%s'", s);
         if (!colon)
-                lim.rlim_max = lim.rlim_cur;
-        if (lim.rlim_cur > lim.rlim_max)
+                limit.rlim_max = limit.rlim_cur;
+        if (limit.rlim_cur > limit.rlim_max)
                 return cl_errx(err, EINVAL, "rlimit '%s': soft limit above hard limit", s);
         int resource = rlimit_names[i].resource;
         for (unsigned k = 0; k < l->n_rlimits; k++)
                 if (l->rlimits[k].resource == resource) {
-                        l->rlimits[k].lim = lim;
+                        l->rlimits[k].limit = limit;
                         return 0;
                 }
         if (l->n_rlimits >= RLIM_NLIMITS)
                 return cl_errx(err, E2BIG, "too many rlimits");
-        l->rlimits[l->n_rlimits++] = (struct sandbox_rlimit){resource, lim};
+        l->rlimits[l->n_rlimits++] = (struct sandbox_rlimit){resource, limit};
         return 0;
 }
 

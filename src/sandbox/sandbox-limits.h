@@ -1,10 +1,11 @@
 /* The hardening half of a sandbox plan: resource limits (cgroup and rlimit),
  * time and output limits, personality, umask and the seccomp switch, with the
- * parsers that turn option text into them. Pure plan-side code: the child
- * applies the result with sandbox-harden-child.c. */
+ * parsers that turn option text into them. Pure plan-side code:
+ * sandbox-harden.c puts the result into a struct sandbox_plan. */
 #pragma once
 
 #include "base/base-error.h"
+#include "sandbox/sandbox-plan.h"
 
 #include <stdint.h>
 #include <sys/resource.h>
@@ -13,12 +14,6 @@
 #define SANDBOX_PER_LINUX32 0x0008u
 #define SANDBOX_PER_UNAME26 0x0020000u
 #define SANDBOX_PER_ADDR_NO_RANDOMIZE 0x0040000u
-
-/* One rlimit to set in the child. */
-struct sandbox_rlimit {
-        int resource; /* RLIMIT_* */
-        struct rlimit lim;
-};
 
 /* Which limit ended a sandbox (for the message and the JSON status). */
 enum sandbox_limit_fired {
@@ -36,7 +31,8 @@ struct sandbox_limits {
         uint64_t pids_max;      /* tasks */
         uint64_t cpu_quota_us;  /* per period */
         uint64_t cpu_period_us; /* 100000 unless given */
-        /* rlimits, each resource at most once (a later option replaces) */
+        /* rlimits (struct sandbox_rlimit of sandbox-plan.h), each resource at
+         * most once: a later option replaces an earlier one */
         struct sandbox_rlimit rlimits[RLIM_NLIMITS];
         unsigned n_rlimits;
         /* wall-clock, silence and output limits watched by the parent, 0 = none */

@@ -106,6 +106,9 @@ static void set_helper_fds(struct sandbox_exec *x)
         x->helper_fds[n++] = x->sync_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
+        for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
+                if (x->plan->cgroup_procs_more[i] >= 0)
+                        x->helper_fds[n++] = x->plan->cgroup_procs_more[i];
         qsort(x->helper_fds, n, sizeof(int), cmp_int);
         size_t m = 0;
         for (size_t i = 0; i < n; i++)

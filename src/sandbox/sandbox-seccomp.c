@@ -193,35 +193,62 @@ static int add_arches(scmp_filter_ctx ctx, struct cl_error *err)
         return 0;
 }
 
-/* The second program: everything allowed but ioctl(TIOCSTI) and
- * ioctl(TIOCLINUX). TIOCSTI pushes input into the terminal the sandbox was
- * started from (typing commands into the caller's shell), TIOCLINUX can read
- * the console. The request is an unsigned int, so only the low 32 bits of the
- * register count: the mask stops TIOCSTI | 1 << 32 slipping by. */
-static int build_tty_ctx(scmp_filter_ctx *ret, struct cl_error *err)
+/* ioctl: TIOCSTI pushes input into the terminal the sandbox was started from
+ * (typing commands into the caller's shell), TIOCLINUX can read the console;
+ * both fail with EPERM, every other request is allowed. The request is an
+ * unsigned int, so only the low 32 bits of the register count: every rule
+ * masks with 0xffffffff, which stops TIOCSTI | 1 << 32 slipping by.
+ * libseccomp lets an unconditional "allow ioctl" override conditional
+ * "deny ioctl(TIOCSTI)" rules, so "allowed" is spelled out as conditional
+ * rules that together match every other 32-bit value: walking the bits from
+ * the top, one rule per bit where a value leaves the denied values' common
+ * prefix (the complement of a set of points as prefix classes). */
+static const uint32_t tty_denied[] = {TIOCSTI, TIOCLINUX};
+
+static int add_ioctl_complement(scmp_filter_ctx ctx, int nr, uint32_t prefix, int bit,
+                                struct cl_error *err)
 {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        if (!ctx)
-                return cl_errx(err, ENOMEM, "seccomp: cannot create filter");
-        int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-        if (r >= 0)
-                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-        if (r < 0)
-                return cl_err(err, -r, "seccomp: set filter attributes");
-        r = add_arches(ctx, err);
-        if (r < 0)
-                return r;
-        int nr = resolve("ioctl");
-        const scmp_datum_t low32 = 0xffffffffu;
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                             SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TIOCSTI));
-        if (r >= 0)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                     SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TIOCLINUX));
-        if (r < 0)
-                return cl_err(err, -r, "seccomp: ioctl rules");
-        *ret = TAKE_PTR(ctx);
+        /* the denied values that share prefix above bit */
+        uint32_t above = bit == 31 ? 0 : ~((2u << bit) - 1);
+        int with0 = 0, with1 = 0;
+        for (size_t i = 0; i < ELEMENTSOF(tty_denied); i++) {
+                if ((tty_denied[i] & above) != (prefix & above))
+                        continue;
+                if (tty_denied[i] & (1u << bit))
+                        with1 = 1;
+                else
+                        with0 = 1;
+        }
+        for (int v = 0; v <= 1; v++) {
+                uint32_t next = (prefix & above) | ((uint32_t)v << bit);
+                int denied_below = v ? with1 : with0;
+                if (!denied_below) {
+                        /* nothing denied under this prefix: allow all of it */
+                        uint32_t mask = above | (1u << bit);
+                        int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                                 SCMP_A1(SCMP_CMP_MASKED_EQ, mask, next));
+                        if (r < 0)
+                                return cl_err(err, -r, "seccomp: ioctl rule 0x%x/0x%x", next,
+                                              mask);
+                } else if (bit > 0) {
+                        int r = add_ioctl_complement(ctx, nr, next, bit - 1, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
+}
+
+static int add_ioctl_rules(scmp_filter_ctx ctx, struct cl_error *err)
+{
+        int nr = resolve("ioctl");
+        for (size_t i = 0; i < ELEMENTSOF(tty_denied); i++) {
+                int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_denied[i]));
+                if (r < 0)
+                        return cl_err(err, -r, "seccomp: deny ioctl 0x%x", tty_denied[i]);
+        }
+        return add_ioctl_complement(ctx, nr, 0, 31, err);
 }
 
 static int build_ctx(scmp_filter_ctx *ret, struct cl_error *err)
@@ -283,9 +310,9 @@ static int build_ctx(scmp_filter_ctx *ret, struct cl_error *err)
                         return cl_err(err, -r, "seccomp: deny '%s'", xattr_calls[i]);
         }
 
-        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, resolve("ioctl"), 0);
+        r = add_ioctl_rules(ctx, err);
         if (r < 0)
-                return cl_err(err, -r, "seccomp: allow 'ioctl'");
+                return r;
 
         *ret = TAKE_PTR(ctx);
         return 0;
@@ -322,41 +349,27 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *ret, struct cl_er
 
 int sandbox_seccomp_compile(struct sandbox_seccomp *ret, struct cl_error *err)
 {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL, tty = NULL;
-        struct sandbox_seccomp s = {{0, NULL}, {0, NULL}};
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r = build_ctx(&ctx, err);
-        if (r >= 0)
-                r = build_tty_ctx(&tty, err);
-        if (r >= 0)
-                r = export_prog(ctx, &s.prog, err);
-        if (r >= 0)
-                r = export_prog(tty, &s.tty_prog, err);
-        if (r < 0) {
-                sandbox_seccomp_free(&s);
+        if (r < 0)
                 return r;
-        }
-        *ret = s;
-        return 0;
+        return export_prog(ctx, &ret->prog, err);
 }
 
 void sandbox_seccomp_free(struct sandbox_seccomp *s)
 {
         free(s->prog.filter);
-        free(s->tty_prog.filter);
-        *s = (struct sandbox_seccomp){{0, NULL}, {0, NULL}};
+        s->prog.filter = NULL;
+        s->prog.len = 0;
 }
 
 int sandbox_seccomp_export_pfc(int fd, struct cl_error *err)
 {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL, tty = NULL;
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r = build_ctx(&ctx, err);
-        if (r >= 0)
-                r = build_tty_ctx(&tty, err);
         if (r < 0)
                 return r;
         r = seccomp_export_pfc(ctx, fd);
-        if (r >= 0)
-                r = seccomp_export_pfc(tty, fd);
         if (r < 0)
                 return cl_err(err, -r, "seccomp: export readable filter");
         return 0;

@@ -9,15 +9,10 @@
 
 #include <linux/filter.h>
 
-/* A compiled filter: two programs, both loaded (the kernel runs every filter
- * and the strictest answer wins). prog is the allowlist; tty_prog allows
- * everything but the terminal-injection ioctls, which libseccomp cannot
- * express in the allowlist itself: an unconditional "allow ioctl" there
- * overrides conditional "deny ioctl(TIOCSTI)" rules. The filter arrays are
- * malloc'd and owned by the struct. */
+/* A compiled filter; prog.filter is owned by the struct (malloc'd by
+ * sandbox_seccomp_compile, static in the built-in one). */
 struct sandbox_seccomp {
         struct sock_fprog prog;
-        struct sock_fprog tty_prog;
 };
 
 /* Compile the allowlist for the native ABI and every compat ABI the host

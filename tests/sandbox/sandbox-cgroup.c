@@ -380,8 +380,8 @@ TEST(unprivileged_falls_back_to_rlimits_and_warns_once)
         CHECK_INT(sandbox_cgroup_warn_once(), ==, 0);
         sandbox_cgroup_fallback_rlimits(&cg, &l);
         const struct sandbox_rlimit *as = sandbox_limits_get_rlimit(&l, RLIMIT_AS);
-        CHECK(as && as->lim.rlim_cur == 64u << 20);
+        CHECK(as && as->limit.rlim_cur == 64u << 20);
         const struct sandbox_rlimit *np = sandbox_limits_get_rlimit(&l, RLIMIT_NPROC);
-        CHECK(np && np->lim.rlim_cur == 64);
+        CHECK(np && np->limit.rlim_cur == 64);
         CHECK_OK(sandbox_cgroup_destroy(&cg, NULL));
 }

@@ -10,7 +10,7 @@ TEST(defaults)
         struct sandbox_limits l;
         sandbox_limits_init(&l);
         const struct sandbox_rlimit *core = sandbox_limits_get_rlimit(&l, RLIMIT_CORE);
-        CHECK(core && core->lim.rlim_cur == 0 && core->lim.rlim_max == 0);
+        CHECK(core && core->limit.rlim_cur == 0 && core->limit.rlim_max == 0);
         CHECK_INT(l.personality, ==, SANDBOX_PER_ADDR_NO_RANDOMIZE);
         CHECK_INT(l.umask, ==, 022);
         CHECK_INT(l.seccomp, ==, 1);
@@ -78,11 +78,11 @@ TEST(rlimits)
         CHECK_OK(sandbox_limits_set_rlimit(&l, "RLIMIT_STACK=8M:16M", NULL));
         CHECK_OK(sandbox_limits_set_rlimit(&l, "core=unlimited", NULL));
         const struct sandbox_rlimit *r = sandbox_limits_get_rlimit(&l, RLIMIT_NOFILE);
-        CHECK(r && r->lim.rlim_cur == 1024 && r->lim.rlim_max == 1024);
+        CHECK(r && r->limit.rlim_cur == 1024 && r->limit.rlim_max == 1024);
         r = sandbox_limits_get_rlimit(&l, RLIMIT_STACK);
-        CHECK(r && r->lim.rlim_cur == 8u << 20 && r->lim.rlim_max == 16u << 20);
+        CHECK(r && r->limit.rlim_cur == 8u << 20 && r->limit.rlim_max == 16u << 20);
         r = sandbox_limits_get_rlimit(&l, RLIMIT_CORE);
-        CHECK(r && r->lim.rlim_cur == RLIM_INFINITY);
+        CHECK(r && r->limit.rlim_cur == RLIM_INFINITY);
         CHECK_INT(l.n_rlimits, ==, 3); /* core replaced, not added */
         struct cl_error err;
         CHECK_INT(sandbox_limits_set_rlimit(&l, "bogus=1", &err), ==, -EINVAL);
