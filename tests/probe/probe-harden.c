@@ -6,7 +6,8 @@
  *   probe-harden uname           "machine release"
  *   probe-harden persona         personality value, umask, a stack and an mmap address
  *   probe-harden hog MIB         touch MIB MiB of memory, then print "survived"
- *   probe-harden spin MS         burn CPU for MS milliseconds
+ *   probe-harden spin MS         burn MS milliseconds of CPU time
+ *   probe-harden spinwall MS     burn CPU for MS milliseconds of wall-clock time
  *   probe-harden threads N       start and join N threads
  *   probe-harden cgroup          print /proc/self/cgroup */
 #include <errno.h>
@@ -174,15 +175,18 @@ int main(int argc, char **argv)
                 printf("survived\n");
                 return 0;
         }
-        if (argc >= 3 && strcmp(argv[1], "spin") == 0) {
+        if (argc >= 3 && (strcmp(argv[1], "spin") == 0 || strcmp(argv[1], "spinwall") == 0)) {
                 long ms = strtol(argv[2], NULL, 10);
+                /* spin: MS of CPU time; spinwall: MS of wall-clock time */
+                clockid_t clk = strcmp(argv[1], "spin") == 0 ? CLOCK_PROCESS_CPUTIME_ID
+                                                              : CLOCK_MONOTONIC;
                 struct timespec a, b;
-                clock_gettime(CLOCK_MONOTONIC, &a);
+                clock_gettime(clk, &a);
                 volatile unsigned long x = 0;
                 do {
                         for (int i = 0; i < 100000; i++)
                                 x += (unsigned long)i;
-                        clock_gettime(CLOCK_MONOTONIC, &b);
+                        clock_gettime(clk, &b);
                 } while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
                 return 0;
         }
