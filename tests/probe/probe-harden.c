@@ -9,6 +9,7 @@
  *   probe-harden spin MS         burn MS milliseconds of CPU time
  *   probe-harden spinwall MS     burn CPU for MS milliseconds of wall-clock time
  *   probe-harden threads N       start and join N threads
+ *   probe-harden pty             open a pty pair and pass a line through it
  *   probe-harden cgroup          print /proc/self/cgroup */
 #include <errno.h>
 #include <fcntl.h>
@@ -201,6 +202,28 @@ int main(int argc, char **argv)
                         }
                 }
                 printf("threads ok\n");
+                return 0;
+        }
+        if (argc >= 2 && strcmp(argv[1], "pty") == 0) {
+                /* what script(1), expect and test suites do: a pty pair */
+                int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
+                        printf("openpt: %s\n", strerror(errno));
+                        return 1;
+                }
+                const char *name = ptsname(m);
+                int s = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+                if (s < 0) {
+                        printf("open slave: %s\n", strerror(errno));
+                        return 1;
+                }
+                char buf[16] = {0};
+                if (write(m, "ping\n", 5) != 5 || read(s, buf, sizeof(buf) - 1) < 4 ||
+                    strncmp(buf, "ping", 4) != 0) {
+                        printf("pty echo failed\n");
+                        return 1;
+                }
+                printf("pty ok %s\n", name);
                 return 0;
         }
         if (argc >= 2 && strcmp(argv[1], "cgroup") == 0) {
