@@ -604,3 +604,40 @@ TEST_TIMEOUT(run_hundred_sandboxes_leave_no_cgroup, 120)
         }
         CHECK_INT(all_leaves(), ==, before);
 }
+
+TEST_TIMEOUT(kill_loop_without_cgroup_kill, 60)
+{
+        /* hosts without cgroup.kill (v1 only, kernels before 5.14): the
+         * bounded SIGKILL rounds over cgroup.procs must empty the leaves */
+        need_cgroups();
+        int before = all_leaves();
+        struct sandbox_limits l;
+        sandbox_limits_init(&l);
+        l.pids_max = 64;
+        struct sandbox_cgroup cg;
+        struct cl_error err;
+        if (sandbox_cgroup_create(&l, NULL, &cg, NULL, &err) < 0)
+                FAIL("create: %s", err.msg);
+        cg.have &= ~SANDBOX_CG_KILL;
+        char *argv[] = {(char *)"/bin/bash", (char *)"-c",
+                        (char *)"for i in $(seq 30); do sleep 100 & done; wait", NULL};
+        int go = -1;
+        pid_t pid = spawn_waiting(argv, &go);
+        CHECK_OK(sandbox_cgroup_attach(&cg, pid, &err));
+        CHECK(write(go, "x", 1) == 1);
+        close(go);
+        sleep(1);
+        CHECK_OK(sandbox_cgroup_kill(&cg));
+        int status;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        for (unsigned i = 0; i < cg.n_dirs; i++) {
+                char procs[64];
+                int fd = openat(cg.dirs[i].dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+                CHECK(fd >= 0);
+                CHECK_INT(read(fd, procs, sizeof(procs)), ==, 0);
+                close(fd);
+        }
+        CHECK_OK(sandbox_cgroup_destroy(&cg, &err));
+        CHECK_INT(all_leaves(), ==, before);
+}
