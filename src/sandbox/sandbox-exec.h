@@ -18,6 +18,7 @@ enum sandbox_step {
         SANDBOX_STEP_CGROUP,       /* join the plan's cgroup */
         SANDBOX_STEP_UNSHARE,      /* create the namespaces */
         SANDBOX_STEP_SYNC,         /* wait for the parent to write the id maps */
+        SANDBOX_STEP_ID_MAPS,      /* write our own id maps (unprivileged) */
         SANDBOX_STEP_FORK_INIT,    /* fork the sandbox's PID 1 */
         SANDBOX_STEP_SETGROUPS,    /* drop supplementary groups */
         SANDBOX_STEP_SETGID,       /* switch gid */
@@ -95,9 +96,13 @@ struct sandbox_exec {
         size_t n_keep_fds;
         int err_fd;    /* write end of the error pipe (close-on-exec) */
         int report_fd; /* write end of the report pipe */
-        int sync_fd;   /* socket to the parent: "namespaces made" / "maps written" */
+        int sync_fd;   /* as real root, socket to the parent, which writes the maps */
+        /* own stacks for PID 1 and for the command until its exec, which
+         * run sharing the memory of the process that starts them */
+        void *init_stack_top;
+        void *cmd_stack_top;
 
-        /* for the parent only: what it writes into /proc/PID/ */
+        /* the maps, written by the parent (real root) or the helper */
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;

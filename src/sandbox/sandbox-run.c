@@ -12,11 +12,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,6 +52,34 @@ struct sandbox {
         int parent_failed;
         struct cl_error parent_error;
 };
+
+/* The stacks PID 1 and the command start on (see start_vfork() in
+ * sandbox-child.c). One mapping serves every sandbox: each helper gets its
+ * own copy of it through fork(). Untouched pages cost nothing. */
+#define SANDBOX_STACK_SIZE (512u * 1024u)
+#define SANDBOX_GUARD_SIZE (64u * 1024u)
+static char *child_stacks;
+static int child_stacks_errno;
+static pthread_once_t child_stacks_once = PTHREAD_ONCE_INIT;
+
+static void child_stacks_init(void)
+{
+        /* [guard][PID 1's stack][guard][the command's stack] */
+        size_t len = 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+        char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+                child_stacks_errno = errno;
+                return;
+        }
+        if (mprotect(p + SANDBOX_GUARD_SIZE, SANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
+            mprotect(p + 2 * SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE, SANDBOX_STACK_SIZE,
+                     PROT_READ | PROT_WRITE) < 0) {
+                child_stacks_errno = errno;
+                munmap(p, len);
+                return;
+        }
+        child_stacks = p;
+}
 
 static int pidfd_open(pid_t pid)
 {
@@ -103,7 +133,8 @@ static void set_helper_fds(struct sandbox_exec *x)
                 x->helper_fds[n++] = x->keep_fds[i];
         x->helper_fds[n++] = x->err_fd;
         x->helper_fds[n++] = x->report_fd;
-        x->helper_fds[n++] = x->sync_fd;
+        if (x->sync_fd >= 0)
+                x->helper_fds[n++] = x->sync_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
         for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
@@ -158,6 +189,12 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
+        pthread_once(&child_stacks_once, child_stacks_init);
+        if (!child_stacks)
+                return cl_err(err, child_stacks_errno, "map the sandbox's stacks");
+        /* stacks grow down: start at the top of each */
+        x->init_stack_top = child_stacks + SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE;
+        x->cmd_stack_top = child_stacks + 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
 
         int errp[2], repp[2], syncp[2];
         if (pipe2(errp, O_CLOEXEC) < 0)
@@ -170,13 +207,16 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         }
         sb->report_fd = repp[0];
         x->report_fd = repp[1];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
-                close(errp[1]);
-                close(repp[1]);
-                return cl_err(err, errno, "create socket pair");
+        _cleanup_close_ int sync_fd = -1;
+        if (x->privileged) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
+                        close(errp[1]);
+                        close(repp[1]);
+                        return cl_err(err, errno, "create socket pair");
+                }
+                sync_fd = syncp[0];
+                x->sync_fd = syncp[1];
         }
-        _cleanup_close_ int sync_fd = syncp[0];
-        x->sync_fd = syncp[1];
         set_helper_fds(x);
 
         sb->t_start = sandbox_loop_now();
@@ -186,7 +226,8 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         int fork_errno = errno;
         close(errp[1]);
         close(repp[1]);
-        close(syncp[1]);
+        if (x->sync_fd >= 0)
+                close(x->sync_fd);
         if (pid < 0)
                 return cl_err(err, fork_errno, "fork the sandbox helper");
         sb->helper_pid = pid;
@@ -195,9 +236,9 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
                 return cl_err(err, errno, "open a pidfd for the sandbox helper");
 
         char c;
-        ssize_t n;
+        ssize_t n = 0;
         do
-                n = read(sync_fd, &c, 1);
+                n = sync_fd >= 0 ? read(sync_fd, &c, 1) : 0;
         while (n < 0 && errno == EINTR);
         if (n == 1) {
                 r = write_id_maps(sb, &sb->parent_error);
@@ -513,6 +554,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                         [SANDBOX_STEP_CGROUP] = "join the cgroup",
                         [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
                         [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                        [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
                         [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
                         [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                         [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
