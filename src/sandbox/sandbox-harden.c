@@ -76,6 +76,8 @@ int sandbox_harden_apply(struct sandbox_harden *h, struct sandbox_plan *plan,
                         goto fail;
                 }
                 h->procs_fds[i] = fd;
+                if (i == 0 && (int)order[0] == h->cg.where[SANDBOX_CG_V2])
+                        plan->cgroup_dir_fd = d->dfd;
                 if (i == 0)
                         plan->cgroup_procs_fd = fd;
                 else
@@ -99,6 +101,7 @@ int sandbox_harden_apply(struct sandbox_harden *h, struct sandbox_plan *plan,
         return 0;
 fail:
         plan->cgroup_procs_fd = -1;
+        plan->cgroup_dir_fd = -1;
         for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
                 plan->cgroup_procs_more[i] = -1;
         close_procs_fds(h);
@@ -119,6 +122,7 @@ int sandbox_harden_spawn(struct sandbox_harden *h, struct sandbox_plan *plan,
                 int r = sandbox_spawn(plan, ret, err);
                 close_procs_fds(h);
                 plan->cgroup_procs_fd = -1;
+                plan->cgroup_dir_fd = -1;
                 for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
                         plan->cgroup_procs_more[i] = -1;
                 if (r >= 0)
@@ -157,6 +161,7 @@ int sandbox_harden_spawn(struct sandbox_harden *h, struct sandbox_plan *plan,
         }
         close_procs_fds(h);
         plan->cgroup_procs_fd = -1;
+        plan->cgroup_dir_fd = -1;
         for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
                 plan->cgroup_procs_more[i] = -1;
         if (r < 0) {

@@ -71,6 +71,10 @@ struct sandbox_plan {
         /* further leaves to join before the cgroup namespace is made (the v1
          * hierarchies of a hybrid host), -1 = none */
         int cgroup_procs_more[SANDBOX_CGROUP_MORE];
+        /* the v2 leaf's directory: the helper is started in it with clone3
+         * CLONE_INTO_CGROUP (then cgroup_procs_fd, the same leaf, is skipped),
+         * or -1 */
+        int cgroup_dir_fd;
         struct sandbox_rlimit {
                 int resource;
                 struct rlimit limit;
