@@ -475,6 +475,11 @@ pid_t sandbox_init_pid(const struct sandbox *sb)
         return sb->init_pid > 0 ? sb->init_pid : 0;
 }
 
+pid_t sandbox_helper_pid(const struct sandbox *sb)
+{
+        return sb->helper_pid > 0 && !sb->helper_reaped ? sb->helper_pid : 0;
+}
+
 int sandbox_run(struct sandbox_plan *plan, struct sandbox_result *res, struct cl_error *err)
 {
         _cleanup_sandbox_ struct sandbox *sb = NULL;

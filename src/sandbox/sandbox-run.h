@@ -50,6 +50,10 @@ int sandbox_kill(struct sandbox *sb, int sig);
 /* The sandbox's PID 1 as the host sees it, or 0 when not yet known. */
 pid_t sandbox_init_pid(const struct sandbox *sb);
 
+/* The helper that made the sandbox's namespaces (and waits for PID 1), as
+ * the host sees it, or 0 when it has been reaped. */
+pid_t sandbox_helper_pid(const struct sandbox *sb);
+
 /* Kill whatever still runs, reap it, free everything. */
 void sandbox_free(struct sandbox *sb);
 static inline void sandbox_freep(struct sandbox **sb)

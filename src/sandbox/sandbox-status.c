@@ -48,10 +48,16 @@ int sandbox_status_write_start(int fd, const struct sandbox *sb, struct cl_error
         if (!obj)
                 return cl_err(err, ENOMEM, "status object");
         json_object_set_new(obj, "child-pid", json_integer(pid));
-        for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        /* PID 1 is not dumpable (the command must not read it), so an
+         * unprivileged caller may not look at its /proc/PID/ns; the helper
+         * is dumpable and holds the same namespaces, the PID namespace as
+         * the one for its children */
+        pid_t helper = sandbox_helper_pid(sb);
+        for (size_t i = 0; helper > 0 && i < sizeof(ns) / sizeof(ns[0]); i++) {
                 char path[64], key[32];
                 struct stat st;
-                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i]);
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s%s", (int)helper, ns[i],
+                         strcmp(ns[i], "pid") == 0 ? "_for_children" : "");
                 if (stat(path, &st) < 0)
                         continue; /* already gone: the command was quick */
                 snprintf(key, sizeof(key), "%s-namespace", ns[i]);
