@@ -6,6 +6,7 @@
  *   bench-nar scan FILE CANDS [scalar] scanner alone over FILE (in memory)
  * Each prints "<seconds> <bytes> <extra>" on one line. */
 #include "base/base-cleanup.h"
+#include "base/base-fd.h"
 #include "store/store-hash.h"
 #include "store/store-nar.h"
 #include "store/store-refscan.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,16 +130,23 @@ static int cmd_scan(const char *file, const char *cands_path, int scalar)
                 return die(file, NULL);
         size_t len = (size_t)st.st_size;
         /* the bytes are in memory before the clock starts: this is the scanner */
-        void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (p == MAP_FAILED)
+        _cleanup_free_ char *p = malloc(len ? len : 1);
+        if (!p || fd_read_full(fd, p, len) != (ssize_t)len)
                 return die(file, NULL);
-        double t0 = now();
-        /* fed in the chunks the NAR writer produces */
-        for (size_t off = 0; off < len; off += NAR_CHUNK)
-                refscan_feed(scan, (const char *)p + off, len - off < NAR_CHUNK ? len - off : NAR_CHUNK);
-        double t = now() - t0;
+        /* fed in the chunks the NAR writer produces; the first pass only warms
+         * up (a fresh buffer's first touch costs more than the scan here), the
+         * best of three timed passes is reported */
+        double t = 0;
+        for (int pass = 0; pass < 4; pass++) {
+                refscan_reset(scan);
+                double t0 = now();
+                for (size_t off = 0; off < len; off += NAR_CHUNK)
+                        refscan_feed(scan, p + off, len - off < NAR_CHUNK ? len - off : NAR_CHUNK);
+                double dt = now() - t0;
+                if (pass == 1 || (pass > 1 && dt < t))
+                        t = dt;
+        }
         printf("%.6f %zu refs=%zu\n", t, len, refscan_found_count(scan));
-        munmap(p, len);
         return 0;
 }
 
