@@ -70,9 +70,9 @@ static void json_cp(struct cl_buf *b, uint32_t cp)
  * non-ASCII characters. */
 static void rand_string_expr(struct cl_buf *b, unsigned maxlen)
 {
-        static const uint32_t special[] = {'"',  '\\', '\n', '\t', '\r', 0x01,    0x08, 0x0c,
-                                           0x1b, 0x1f, 0x7f, '$',  '{',  '}',     '/',  0xe9,
-                                           0xff, 0x2603, 0x1f600, '=', '(', ')', ',', '\''};
+        static const uint32_t special[] = {'"',  '\\',   '\n',    '\t', '\r', 0x01, 0x08, 0x0c,
+                                           0x1b, 0x1f,   0x7f,    '$',  '{',  '}',  '/',  0xe9,
+                                           0xff, 0x2603, 0x1f600, '=',  '(',  ')',  ',',  '\''};
         unsigned n = rnd(maxlen + 1);
         buf_append_str(b, "(builtins.fromJSON \"\\\"");
         for (unsigned i = 0; i < n; i++) {
@@ -87,7 +87,7 @@ static void rand_string_expr(struct cl_buf *b, unsigned maxlen)
 static void rand_name(char *out, unsigned maxlen)
 {
         static const char chars[] =
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._?=";
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._?=";
         unsigned n = 1 + rnd(maxlen);
         for (unsigned i = 0; i < n; i++)
                 out[i] = chars[rnd(sizeof(chars) - 1)];
@@ -110,8 +110,8 @@ static void gen_batch(struct cl_buf *b, unsigned batch, unsigned count, const ch
         for (unsigned i = 0; i < count; i++) {
                 char name[48];
                 rand_name(name, 40);
-                buf_printf(b, "d%u = derivation {\n  name = \"%s\";\n  system = \"%s\";\n", i,
-                           name, rnd(2) ? "x86_64-linux" : "i686-linux");
+                buf_printf(b, "d%u = derivation {\n  name = \"%s\";\n  system = \"%s\";\n", i, name,
+                           rnd(2) ? "x86_64-linux" : "i686-linux");
                 buf_append_str(b, "  builder = \"/bin/sh\" + ");
                 rand_string_expr(b, 12);
                 buf_append_str(b, ";\n");
@@ -129,11 +129,13 @@ static void gen_batch(struct cl_buf *b, unsigned batch, unsigned count, const ch
                         const char *mode = (combo / 4) % 2 ? "recursive" : "flat";
                         switch ((combo / 8) % 3) {
                         case 0:
-                                buf_printf(b, "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
+                                buf_printf(b,
+                                           "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
                                            algos[a], hash_print(&h, HASH_BASE16, false, hs));
                                 break;
                         case 1:
-                                buf_printf(b, "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
+                                buf_printf(b,
+                                           "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
                                            algos[a], hash_print(&h, HASH_NIX32, false, hs));
                                 break;
                         default:
@@ -384,7 +386,9 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
         }
         if (srcs.len > 0) {
                 char *cmd = NULL;
-                if (asprintf(&cmd, "set -e; '%s' --store '%s' --export %s | '%s' store import --store '%s' >/dev/null",
+                if (asprintf(&cmd,
+                             "set -e; '%s' --store '%s' --export %s | '%s' store import --store "
+                             "'%s' >/dev/null",
                              find_exe("nix-store"), nroot, srcs.data, cloister, croot) < 0)
                         abort();
                 char *sh_argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
@@ -427,6 +431,25 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
         free(run_ok(v_argv, NULL));
         char *check_argv[] = {cloister, "drv", "add", "--store", vroot, jfile, NULL};
         free(run_ok(check_argv, NULL));
+        /* Nix reads the store cloister wrote: every .drv valid and intact, and
+         * the outputs it registered are the ones in the .drv */
+        char *verify_argv[] = {
+            (char *)find_exe("nix-store"), "--store", croot, "--verify", "--check-contents", NULL};
+        struct tap_run_result vres;
+        CHECK_OK(tap_run(verify_argv, NULL, 300, &vres));
+        if (tap_exit_code(vres.status) != 0 || strstr(vres.err, "error") ||
+            strstr(vres.err, "modified"))
+                FAIL("nix-store --verify --check-contents of cloister's store: %.2000s", vres.err);
+        tap_run_result_free(&vres);
+        char *outq_argv[] = {
+            (char *)find_exe("nix-store"), "--store", croot, "-q", "--outputs", paths[0], NULL};
+        _cleanup_free_ char *outq = run_ok(outq_argv, NULL);
+        CHECK(strncmp(outq, "/nix/store/", 11) == 0);
+        for (char *save = NULL, *o = strtok_r(outq, "\n", &save); o;
+             o = strtok_r(NULL, "\n", &save))
+                if (!strstr(nix_json, o))
+                        FAIL("nix-store -q --outputs '%s' gives '%s', not in Nix's JSON", paths[0],
+                             o);
         /* show of cloister's files equals Nix's JSON too */
         show_argv[4] = croot;
         _cleanup_free_ char *cl_json2 = run_ok(show_argv, NULL);
@@ -459,7 +482,8 @@ TEST(bad_input_is_refused_and_nothing_written)
         snprintf(root, sizeof(root), "%s/root", tmp);
         /* a malformed .drv: position and reason, exit 1 */
         snprintf(f, sizeof(f), "%s/x.drv", tmp);
-        tap_write_file(f, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[(\"a\",\"\"x", 0644);
+        tap_write_file(f, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[(\"a\",\"\"x",
+                       0644);
         char *show_argv[] = {cloister, "drv", "show", f, NULL};
         struct tap_run_result res;
         CHECK_OK(tap_run(show_argv, NULL, 30, &res));
@@ -498,11 +522,12 @@ TEST(bad_input_is_refused_and_nothing_written)
         CHECK_STR(res.out, "");
         tap_run_result_free(&res);
         /* a good one goes in, read-only, mtime 1 */
-        tap_write_file(f,
-                       "{\"outputs\": {\"out\": {}}, \"system\": \"x86_64-linux\", \"builder\": "
-                       "\"/bin/sh\", \"args\": [\"-c\", \"echo hi > $out\"], \"env\": {\"builder\": "
-                       "\"/bin/sh\", \"name\": \"hello\", \"system\": \"x86_64-linux\"}}",
-                       0644);
+        tap_write_file(
+            f,
+            "{\"outputs\": {\"out\": {}}, \"system\": \"x86_64-linux\", \"builder\": "
+            "\"/bin/sh\", \"args\": [\"-c\", \"echo hi > $out\"], \"env\": {\"builder\": "
+            "\"/bin/sh\", \"name\": \"hello\", \"system\": \"x86_64-linux\"}}",
+            0644);
         CHECK_OK(tap_run(add_argv, NULL, 30, &res));
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         CHECK_STR(res.out, "/nix/store/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv\n");
