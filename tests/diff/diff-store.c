@@ -298,3 +298,33 @@ TEST_TIMEOUT(delete_keeps_store_valid_for_nix, 240)
             "[ -z \"$left\" ] || fail \"left in the store: $left\"\n");
         teardown();
 }
+
+TEST_TIMEOUT(shares_a_store_with_nix_at_once, 240)
+{
+        setup();
+        script("R=$D/r; mkdir $R; mktree $D/src\n"
+               /* the same path added by both at the same time: one row, intact */
+               "for i in 1 2 3 4; do\n"
+               "  printf $i > $D/src/n\n"
+               "  cl add --store $R $D/src > $D/c.$i & c=$!\n"
+               "  nix-store --store $R --add $D/src > $D/n.$i 2> $D/n.err & n=$!\n"
+               "  wait $c || fail \"cloister add $i failed\"\n"
+               "  wait $n || fail \"nix add $i failed: $(cat $D/n.err)\"\n"
+               "  chk \"$(cat $D/c.$i)\" \"$(cat $D/n.$i)\" \"concurrent add $i\"\n"
+               "done\n"
+               "nixverify $R\n"
+               "[ $(allpaths $R | wc -l) -eq 4 ] || fail 'rows'\n"
+               /* Nix's garbage collector running meanwhile takes nothing from
+                * under an add (temporary roots, the staging directory) */
+               "for i in 1 2 3 4 5 6; do\n"
+               "  printf $i > $D/src/m\n"
+               "  nix-store --store $R --gc > /dev/null 2>&1 & g=$!\n"
+               "  cl add --store $R $D/src > /dev/null || fail \"add during gc $i\"\n"
+               "  wait $g || fail 'gc failed'\n"
+               "done\n"
+               "nixverify $R\n"
+               "cl verify --store $R --check-contents\n"
+               "left=$(ls -A $R/nix/store | grep -e -cloister-stage -e '\\.lock$' || true)\n"
+               "[ -z \"$left\" ] || fail \"left in the store: $left\"\n");
+        teardown();
+}
