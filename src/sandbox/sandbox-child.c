@@ -34,9 +34,16 @@ struct kernel_sigaction {
 };
 
 /* Async-signal-safe. */
+/* Set by any failure report. The command shares PID 1's memory until its
+ * exec, so after start_vfork() returns PID 1 reads here whether the exec
+ * happened (the helper, suspended while the sandbox lives, keeps the error
+ * pipe open, so its end-of-file cannot tell the parent). */
+static volatile int child_failed;
+
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index)
 {
         struct sandbox_child_error rec = {(int32_t)step, err ? err : EIO, index};
+        child_failed = 1;
         sys_write_all(x->err_fd, &rec, sizeof(rec));
 }
 
@@ -318,10 +325,14 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
                 fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
         /* we are suspended until the command has exec'd (or failed) */
         struct vfork_args args = {.x = x, .helper_pidfd = -1};
+        child_failed = 0;
         long cmd = start_vfork(command_entry, x->cmd_stack_top, &args);
         if (cmd < 0)
                 fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
-        /* the error pipe reaches end-of-file when the command has exec'd */
+        if (!child_failed) {
+                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
+                sys_write_all(x->report_fd, &started, sizeof(started));
+        }
         sys_close(x->err_fd);
         sys_close(0);
         sys_close(1);
@@ -374,12 +385,23 @@ void sandbox_child_helper(const struct sandbox_exec *x)
         if (r < 0)
                 fail(x, SANDBOX_STEP_CLOSE_FDS, (int)-r, -1);
 
-        if (x->plan->cgroup_procs_fd >= 0) {
+        if (x->plan->cgroup_procs_fd >= 0 && x->cgroup_joined) {
+                sys_close(x->plan->cgroup_procs_fd);
+        } else if (x->plan->cgroup_procs_fd >= 0) {
                 /* before the cgroup namespace, so that its root is this cgroup */
                 r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
                 if (r < 0)
                         fail(x, SANDBOX_STEP_CGROUP, (int)-r, -1);
                 sys_close(x->plan->cgroup_procs_fd);
+        }
+        for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++) {
+                int fd = x->plan->cgroup_procs_more[i];
+                if (fd < 0)
+                        continue;
+                r = sys_write_all(fd, "0", 1);
+                if (r < 0)
+                        fail(x, SANDBOX_STEP_CGROUP, (int)-r, (int)i + 1);
+                sys_close(fd);
         }
 
         r = sys1(SYS_unshare, x->unshare_flags);

@@ -65,6 +65,7 @@ enum {
         SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
         SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
+        SANDBOX_REPORT_STARTED = 4,  /* the command has exec'd; value: its pid inside */
 };
 struct sandbox_report {
         int32_t type;
@@ -112,6 +113,9 @@ struct sandbox_exec {
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;
+        /* the helper was started in plan->cgroup_dir_fd: it skips
+         * plan->cgroup_procs_fd */
+        int cgroup_joined;
 };
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed
