@@ -367,6 +367,9 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
         mkdir(croot, 0755);
         mkdir(mk, 0755);
         mkdir(sdir, 0755);
+        /* the input sources go into cloister's store registered, as `drv add`
+         * requires valid inputs: Nix exports them, cloister imports them */
+        struct cl_buf srcs = CL_BUF_INIT;
         const char *dp;
         json_t *dv;
         json_object_foreach(root, dp, dv)
@@ -375,15 +378,22 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
                 json_t *s;
                 json_array_foreach(json_object_get(dv, "inputSrcs"), i, s)
                 {
-                        char from[700], to[700];
-                        snprintf(from, sizeof(from), "%s%s", nroot, json_string_value(s));
-                        snprintf(to, sizeof(to), "%s%s", croot, json_string_value(s));
-                        if (access(to, F_OK) == 0)
+                        const char *src = json_string_value(s);
+                        if (srcs.data && strstr(srcs.data, src))
                                 continue;
-                        char *cp_argv[] = {(char *)find_exe("cp"), "-a", from, to, NULL};
-                        free(run_ok(cp_argv, NULL));
+                        buf_printf(&srcs, " %s", src);
                 }
         }
+        if (srcs.len > 0) {
+                char *cmd = NULL;
+                if (asprintf(&cmd, "set -e; '%s' --store '%s' --export %s | '%s' store import --store '%s' >/dev/null",
+                             find_exe("nix-store"), nroot, srcs.data, cloister, croot) < 0)
+                        abort();
+                char *sh_argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
+                free(run_ok(sh_argv, NULL));
+                free(cmd);
+        }
+        buf_free(&srcs);
         json_decref(root);
 
         /* cloister computes the output paths and writes the same .drv files */
