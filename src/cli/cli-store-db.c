@@ -284,6 +284,28 @@ static void strset_free(struct strset *s)
 
 /* Nix's printTree: each path, then its references (dependencies first) drawn
  * with box characters; a path seen before is marked "[...]". */
+/* The path arguments, each one valid in the store, into set (once each);
+ * returns 0 or the exit code after saying what is wrong. */
+static int valid_path_args(struct store_db *db, int n, char **args, struct strset *set)
+{
+        struct cl_error err = {0};
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *p = NULL;
+                int r = arg_path(db, args[i], &p);
+                if (r)
+                        return r;
+                if (store_db_is_valid(db, p, &err) != 1) {
+                        if (!err.msg[0])
+                                cl_errx(&err, ENOENT, "path '%s' is not valid", p);
+                        log_cl_error(&err);
+                        return CL_EXIT_FAILURE;
+                }
+                if (strset_add(set, p) < 0)
+                        return out_of_memory();
+        }
+        return 0;
+}
+
 static int print_tree(struct store_db *db, const char *path, const char *first_pad,
                       const char *tail_pad, struct strset *done, struct cl_error *err)
 {
@@ -364,22 +386,9 @@ int cli_store_query_main(int argc, char **argv)
                 return r;
         struct cl_error err = {0};
         _cleanup_strset_ struct strset args = {0};
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *p = NULL;
-                r = arg_path(db, argv[i], &p);
-                if (r)
-                        return r;
-                if (store_db_is_valid(db, p, &err) != 1) {
-                        if (!err.msg[0])
-                                cl_errx(&err, ENOENT, "path '%s' is not valid", p);
-                        log_cl_error(&err);
-                        return CL_EXIT_FAILURE;
-                }
-                if (strset_add(&args, p) < 0) {
-                        log_error("out of memory");
-                        return CL_EXIT_FAILURE;
-                }
-        }
+        r = valid_path_args(db, argc - optind, argv + optind, &args);
+        if (r)
+                return r;
         if (q == Q_TREE) {
                 _cleanup_strset_ struct strset done = {0};
                 for (size_t i = 0; i < args.n; i++)
@@ -631,20 +640,9 @@ int cli_store_delete_main(int argc, char **argv)
                 return r;
         struct cl_error err = {0};
         _cleanup_strset_ struct strset paths = {0};
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *p = NULL;
-                r = arg_path(db, argv[i], &p);
-                if (r)
-                        return r;
-                if (store_db_is_valid(db, p, &err) != 1) {
-                        if (!err.msg[0])
-                                cl_errx(&err, ENOENT, "path '%s' is not valid", p);
-                        log_cl_error(&err);
-                        return CL_EXIT_FAILURE;
-                }
-                if (strset_add(&paths, p) < 0)
-                        return out_of_memory();
-        }
+        r = valid_path_args(db, argc - optind, argv + optind, &paths);
+        if (r)
+                return r;
         /* referrers first, so that paths given together can go together; check
          * every path before deleting any */
         if (store_db_topo_sort(db, paths.v, paths.n, &err) < 0) {
