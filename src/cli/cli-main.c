@@ -3,6 +3,8 @@
 #include "cli/cli-main.h"
 #include "cli/cli-store.h"
 
+#include "cli/cli-drv.h"
+
 #include "base/base-log.h"
 #include "cloister/cloister.h"
 #include "config.h"
@@ -12,6 +14,7 @@
 
 static const struct cli_command commands[] = {
         {"store", cli_store_main, "add, dump, restore, hash and query store paths"},
+        {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
         {NULL, NULL, NULL},
 };
 
