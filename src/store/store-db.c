@@ -365,6 +365,24 @@ int store_db_open(const struct store_db_options *opts, struct store_db **ret, st
                 return cl_err(err, ENOMEM, "open store");
 
         _cleanup_close_ int root_fd = open(db->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0 && errno == ENOENT && db->root[0] == '/') {
+                /* a new store root (the per-user default): create it and its
+                 * parents as Nix's createDirs does; symlinks above the root are
+                 * the user's business */
+                for (char *s = db->root + 1;; s++) {
+                        if (*s != '/' && *s != '\0')
+                                continue;
+                        char c = *s;
+                        *s = '\0';
+                        int e = mkdir(db->root, 0777) < 0 && errno != EEXIST ? errno : 0;
+                        *s = c;
+                        if (e)
+                                return cl_err(err, e, "create store root '%s'", db->root);
+                        if (c == '\0')
+                                break;
+                }
+                root_fd = open(db->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
         if (root_fd < 0)
                 return cl_err(err, errno, "open store root '%s'", db->root);
         bool store_created = false;
