@@ -340,12 +340,18 @@ static int stage_recursive(struct store_stage *stage, const char *src, struct tw
         return 0;
 }
 
-/* Copy the bytes of the regular file src (following symlinks, as Nix's
- * readFile) into the stage as "x", hashing them with algo. */
+/* Copy the bytes of the regular file src into the stage as "x", hashing them
+ * with algo. */
 static int stage_flat(struct store_stage *stage, const char *src, enum hash_type algo,
                       struct hash *ret, struct cl_error *err)
 {
-        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* Nix 2.8 takes the object through its NAR, so a symlink is refused
+         * and the executable bit is kept */
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (in < 0 && errno == ELOOP)
+                return cl_errx(err, EINVAL,
+                               "cannot add '%s' flat: it is a symbolic link, not a regular file",
+                               src);
         if (in < 0)
                 return cl_err(err, errno, "open '%s'", src);
         struct stat st;
@@ -379,6 +385,8 @@ static int stage_flat(struct store_stage *stage, const char *src, enum hash_type
                 if (r < 0)
                         return cl_err(err, -r, "copy '%s' into the store", src);
         }
+        if (fchmod(out, st.st_mode & S_IXUSR ? 0555 : 0444) < 0)
+                return cl_err(err, errno, "chmod the copy of '%s'", src);
         r = hash_final(&ctx, ret);
         return r < 0 ? cl_err(err, -r, "hash '%s'", src) : 0;
 }
@@ -423,8 +431,8 @@ int store_add_path(struct store_db *db, const char *src, enum store_ca_method me
                 if (r < 0)
                         return r;
         }
-        /* canonicalise before hashing the NAR of a flat file: the NAR records
-         * the executable bit, which Nix never gives a flat object */
+        /* canonicalise before hashing the NAR of a flat file, which records
+         * the executable bit */
         r = store_canonicalise_at(stage.fd, "x", err);
         if (r < 0)
                 return cl_err_prefix(err, "add '%s'", src);
