@@ -196,9 +196,14 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                         if (r < 0)
                                 break;
                 }
-                r = store_canonicalise_at(stage->fd, o->name, err);
-                if (r < 0) {
-                        cl_err_prefix(err, "canonicalise '%s'", o->info.path);
+                /* rename first: moving a directory to another parent needs write
+                 * permission on it (to update its ".."), which canonicalisation
+                 * takes away; it is canonicalised again once in place */
+                struct stat st;
+                if (fstatat(stage->fd, o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISDIR(st.st_mode) && !(st.st_mode & S_IWUSR) &&
+                    fchmodat(stage->fd, o->name, (st.st_mode & 07777) | S_IWUSR, 0) < 0) {
+                        r = cl_err(err, errno, "make '%s' movable", o->info.path);
                         break;
                 }
                 if (renameat(stage->fd, o->name, store_fd, base) < 0) {
@@ -206,6 +211,11 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                         break;
                 }
                 moved[i] = true;
+                r = store_canonicalise_at(store_fd, base, err);
+                if (r < 0) {
+                        cl_err_prefix(err, "canonicalise '%s'", o->info.path);
+                        break;
+                }
                 infos[n_new++] = o->info;
         }
         if (r == 0 && n_new > 0)

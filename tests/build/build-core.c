@@ -76,10 +76,6 @@ static void setup(struct env *e)
         char *argv[] = {e->cloister, "store", "add", "--store", e->store, dir, NULL};
         struct tap_run_result r;
         CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0 && !real_root() && strstr(r.err, "into place"))
-                /* store-db's install cannot yet move a directory into a store as an
-                 * ordinary user (EACCES on rename); reported to the lead */
-                tap_skip("cloister store add fails as an ordinary user: %s", r.err);
         if (tap_exit_code(r.status) != 0)
                 FAIL("store add: %s", r.err);
         chomp(r.out);
