@@ -4,6 +4,8 @@
  * chain, a failing builder's last lines, a missing output, a fifo in an
  * output, bad input, and nothing left behind after a failure. */
 #include "base/base-cleanup.h"
+#include "store/store-hash.h"
+#include "store/store-path.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -388,5 +390,141 @@ TEST_TIMEOUT(bad_input, 120)
         CHECK(strstr(r.err, "bin/nope"));
         tap_run_result_free(&r);
         check_no_build_dirs(&e);
+        teardown(&e);
+}
+
+/* A fixed-output derivation: its path computed here, as the evaluator does. */
+static char *add_fod(struct env *e, const char *name, const char *script, const char *algo,
+                     const char *hex, bool recursive)
+{
+        struct hash h;
+        struct cl_error err = {0};
+        enum hash_type type;
+        CHECK_OK(hash_type_from_name(algo, strlen(algo), &type));
+        CHECK_OK(hash_parse_digits(hex, strlen(hex), type, &h, &err));
+        struct store_path sp;
+        CHECK_OK(store_make_fixed_path("/nix/store", name,
+                                       recursive ? STORE_CA_RECURSIVE : STORE_CA_FLAT, &h, NULL, 0,
+                                       false, &sp, &err));
+        _cleanup_free_ char *json =
+            xasprintf("{\"name\":\"%s\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
+                      "\"args\":[\"sh\",\"-e\",\"-c\",\"%s\"],"
+                      "\"env\":{\"name\":\"%s\",\"impureEnvVars\":\"CL_TEST_IMPURE\","
+                      "\"out\":\"/nix/store/%s\"},"
+                      "\"outputs\":{\"out\":{\"path\":\"/nix/store/%s\",\"hashAlgo\":\"%s%s\","
+                      "\"hash\":\"%s\"}},\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
+                      name, e->busybox, script, name, sp.base, sp.base, recursive ? "r:" : "", algo,
+                      hex, e->busybox);
+        _cleanup_free_ char *file = xasprintf("%s/%s.json", e->tmp, name);
+        tap_write_file(file, json, 0644);
+        char *argv[] = {e->cloister, "drv", "add", "--store", e->store, file, NULL};
+        struct tap_run_result r;
+        CHECK_OK(tap_run(argv, NULL, 60, &r));
+        if (tap_exit_code(r.status) != 0)
+                FAIL("drv add %s: %s", json, r.err);
+        chomp(r.out);
+        char *drv = strdup(r.out);
+        tap_run_result_free(&r);
+        return drv;
+}
+
+TEST_TIMEOUT(fixed_output_flat_and_impure_env, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        setenv("CL_TEST_IMPURE", "passed", 1);
+        _cleanup_free_ char *drv = add_fod(
+            &e, "fo",
+            "[ \\\"$CL_TEST_IMPURE\\\" = passed ]; [ \\\"$NIX_OUTPUT_CHECKED\\\" = 1 ]; echo hi > "
+            "$out",
+            "sha256", "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4", false);
+        _cleanup_free_ char *out = out_path(&e, drv);
+        struct tap_run_result r;
+        int code = build(&e, drv, &r);
+        if (code != 0)
+                FAIL("build: %d %s", code, r.err);
+        tap_run_result_free(&r);
+        CHECK(exists_in_store(&e, out));
+        teardown(&e);
+}
+
+TEST_TIMEOUT(fixed_output_hash_mismatch, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        /* declared: sha256 of "ho\n"; built: "hi\n" */
+        _cleanup_free_ char *drv =
+            add_fod(&e, "fo", "echo hi > $out", "sha256",
+                    "56cc5eec55dc58c7043ac724f962e41892ef591552dd023a9b81f95958bfff63", false);
+        _cleanup_free_ char *out = out_path(&e, drv);
+        struct tap_run_result r;
+        CHECK_INT(build(&e, drv, &r), ==, 102);
+        CHECK(strstr(r.err, "specified: sha256-Vsxe7FXcWMcEOsck+WLkGJLvWRVS3QI6m4H5WVi//2M="));
+        CHECK(strstr(r.err, "got:       sha256-mOpuTyFvL7S2n/+bOkSELDhobKaF8/VdxIxdP7EQe+Q="));
+        tap_run_result_free(&r);
+        CHECK(!exists_in_store(&e, out));
+        /* recursive, sha1: the NAR of the file */
+        _cleanup_free_ char *drv2 = add_fod(&e, "fr", "echo hi > $out", "sha1",
+                                            "0000000000000000000000000000000000000000", true);
+        CHECK_INT(build(&e, drv2, &r), ==, 102);
+        CHECK(strstr(r.err, "got:       sha1-"));
+        tap_run_result_free(&r);
+        check_no_build_dirs(&e);
+        teardown(&e);
+}
+
+TEST_TIMEOUT(check_reports_non_determinism, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *drv =
+            add_drv(&e, "nd", "cat /proc/sys/kernel/random/uuid > $out", NULL, NULL);
+        _cleanup_free_ char *out = out_path(&e, drv);
+        struct tap_run_result r;
+        CHECK_INT(build(&e, drv, &r), ==, 0);
+        tap_run_result_free(&r);
+        char *argv[] = {e.cloister, "build", "--store", e.store, "--check", drv, NULL};
+        CHECK_OK(tap_run(argv, NULL, 120, &r));
+        CHECK_INT(tap_exit_code(r.status), ==, 104);
+        CHECK(strstr(r.err, "may not be deterministic"));
+        tap_run_result_free(&r);
+        _cleanup_free_ char *check = xasprintf("%s.check", out);
+        CHECK(exists_in_store(&e, check));
+        CHECK(exists_in_store(&e, out));
+        /* a deterministic one passes */
+        _cleanup_free_ char *det = add_drv(&e, "det", "echo same > $out", NULL, NULL);
+        CHECK_INT(build(&e, det, &r), ==, 0);
+        tap_run_result_free(&r);
+        char *argv2[] = {e.cloister, "build", "--store", e.store, "--check", det, NULL};
+        CHECK_OK(tap_run(argv2, NULL, 120, &r));
+        CHECK_INT(tap_exit_code(r.status), ==, 0);
+        tap_run_result_free(&r);
+        teardown(&e);
+}
+
+TEST_TIMEOUT(timeout_and_keep_failed, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *drv =
+            add_drv(&e, "slow", "echo start; touch /build/mark; sleep 100", NULL, NULL);
+        struct tap_run_result r;
+        char *argv[] = {e.cloister, "build", "--store", e.store, "--timeout", "1", "-K", drv, NULL};
+        CHECK_OK(tap_run(argv, NULL, 60, &r));
+        CHECK_INT(tap_exit_code(r.status), ==, 101);
+        CHECK(strstr(r.err, "timed out"));
+        char *kept = strstr(r.err, "keeping build directory '");
+        CHECK(kept);
+        kept += strlen("keeping build directory '");
+        _cleanup_free_ char *dir = strndup(kept, strcspn(kept, "'"));
+        _cleanup_free_ char *mark = xasprintf("%s/mark", dir);
+        CHECK(access(mark, F_OK) == 0);
+        tap_run_result_free(&r);
+        char *argv2[] = {e.cloister,          "build", "--store", e.store,
+                         "--max-silent-time", "1",     drv,       NULL};
+        CHECK_OK(tap_run(argv2, NULL, 60, &r));
+        CHECK_INT(tap_exit_code(r.status), ==, 101);
+        CHECK(strstr(r.err, "max-silent-time"));
+        tap_run_result_free(&r);
         teardown(&e);
 }
