@@ -517,11 +517,12 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         }
 
         struct build_dirs dirs = {.builds_fd = -1, .top_fd = -1, .build_fd = -1, .scratch_fd = -1};
+        /* the plan outlives the sandbox (cleanups run in reverse order) */
+        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
         _cleanup_sandbox_ struct sandbox *sb = NULL;
         _cleanup_sandbox_loop_ struct sandbox_loop *loop = NULL;
         _cleanup_free_ char *real_store = NULL, *log_dir = NULL;
         _cleanup_(build_env_freep) struct build_env env = {0};
-        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
         struct relay rl = {.c = c, .fd = -1};
         bool failed = true;
         int pipe_fds[2] = {-1, -1};
