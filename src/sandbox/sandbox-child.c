@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -33,9 +34,16 @@ struct kernel_sigaction {
 };
 
 /* Async-signal-safe. */
+/* Set by any failure report. The command shares PID 1's memory until its
+ * exec, so after start_vfork() returns PID 1 reads here whether the exec
+ * happened (the helper, suspended while the sandbox lives, keeps the error
+ * pipe open, so its end-of-file cannot tell the parent). */
+static volatile int child_failed;
+
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index)
 {
         struct sandbox_child_error rec = {(int32_t)step, err ? err : EIO, index};
+        child_failed = 1;
         sys_write_all(x->err_fd, &rec, sizeof(rec));
 }
 
@@ -240,6 +248,28 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         sys_exit(CL_EXIT_NOTFOUND);
 }
 
+const char *const sandbox_ns_names[SANDBOX_N_NS] = {"cgroup", "ipc", "mnt", "net",
+                                                    "pid",    "user", "uts"};
+
+/* Async-signal-safe: tell the parent our namespaces' ids (for the status
+ * stream); it cannot look them up itself, as we are not dumpable. Done while
+ * /proc is still the host's. */
+static void report_namespaces(const struct sandbox_exec *x)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++) {
+                char path[32] = "/proc/self/ns/";
+                size_t n = sys_strlen(path);
+                for (const char *c = sandbox_ns_names[i]; *c; c++)
+                        path[n++] = *c;
+                path[n] = '\0';
+                struct stat st;
+                if (sys4(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+                        continue;
+                struct sandbox_report rep = {SANDBOX_REPORT_NS, i, (int64_t)st.st_ino};
+                sys_write_all(x->report_fd, &rep, sizeof(rep));
+        }
+}
+
 /* Async-signal-safe: start_vfork() entry of the command. */
 static int command_entry(void *arg)
 {
@@ -255,8 +285,9 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
         /* the parent needs our pid to signal us (the helper is suspended) */
-        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, (int32_t)host_pid};
+        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, host_pid};
         sys_write_all(x->report_fd, &rep, sizeof(rep));
+        report_namespaces(x);
         /* the ids first: as real root the tmpfs files must be made by a
          * mapped uid, and the switch clears the parent-death signal */
         switch_ids(x);
@@ -294,10 +325,14 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
                 fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
         /* we are suspended until the command has exec'd (or failed) */
         struct vfork_args args = {.x = x, .helper_pidfd = -1};
+        child_failed = 0;
         long cmd = start_vfork(command_entry, x->cmd_stack_top, &args);
         if (cmd < 0)
                 fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
-        /* the error pipe reaches end-of-file when the command has exec'd */
+        if (!child_failed) {
+                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
+                sys_write_all(x->report_fd, &started, sizeof(started));
+        }
         sys_close(x->err_fd);
         sys_close(0);
         sys_close(1);

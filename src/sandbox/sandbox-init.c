@@ -65,7 +65,7 @@ void sandbox_init_run(const struct sandbox_exec *x, pid_t cmd)
                                 /* ECHILD: nobody left */
                                 if (cmd_done) {
                                         struct sandbox_report rep = {SANDBOX_REPORT_STATUS,
-                                                                     cmd_status};
+                                                                     0, cmd_status};
                                         sys_write_all(x->report_fd, &rep, sizeof(rep));
                                         sys_exit(status_code(cmd_status));
                                 }

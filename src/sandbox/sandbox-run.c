@@ -32,6 +32,7 @@ struct sandbox {
         int report_fd; /* read end of PID 1's report pipe */
         pid_t init_pid;
         int init_pidfd;
+        uint64_t ns_ids[SANDBOX_N_NS]; /* 0: not reported */
         uint64_t t_start;
 
         int have_record;
@@ -40,6 +41,7 @@ struct sandbox {
         int have_status;
         int cmd_status;
         int err_eof, report_eof;
+        int exec_done; /* PID 1 said the command has exec'd */
         int started;
         sandbox_started_fn started_fn;
         void *started_data;
@@ -285,7 +287,7 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
 
 static void maybe_started(struct sandbox *sb)
 {
-        if (sb->started || !sb->err_eof || sb->have_record || sb->init_pid <= 0)
+        if (sb->started || !sb->exec_done || sb->have_record || sb->init_pid <= 0)
                 return;
         sb->started = 1;
         if (sb->started_fn)
@@ -333,11 +335,16 @@ static int drain_report(struct sandbox *sb)
                 if (n != sizeof(rep))
                         continue; /* records are written whole (< PIPE_BUF) */
                 if (rep.type == SANDBOX_REPORT_INIT_PID && sb->init_pid <= 0) {
-                        sb->init_pid = rep.value;
+                        sb->init_pid = (pid_t)rep.value;
                         sb->init_pidfd = pidfd_open(sb->init_pid);
                 } else if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
-                        sb->cmd_status = rep.value;
+                        sb->cmd_status = (int)rep.value;
+                } else if (rep.type == SANDBOX_REPORT_STARTED) {
+                        sb->exec_done = 1;
+                } else if (rep.type == SANDBOX_REPORT_NS && rep.index >= 0 &&
+                           rep.index < SANDBOX_N_NS) {
+                        sb->ns_ids[rep.index] = (uint64_t)rep.value;
                 }
         }
 }
@@ -475,6 +482,14 @@ pid_t sandbox_init_pid(const struct sandbox *sb)
         return sb->init_pid > 0 ? sb->init_pid : 0;
 }
 
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++)
+                if (strcmp(sandbox_ns_names[i], name) == 0)
+                        return sb->ns_ids[i];
+        return 0;
+}
+
 pid_t sandbox_helper_pid(const struct sandbox *sb)
 {
         return sb->helper_pid > 0 && !sb->helper_reaped ? sb->helper_pid : 0;
@@ -493,7 +508,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                              struct cl_error *err)
 {
         const struct sandbox_op *op =
-                rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
+            rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
         const char *dst = op ? op->dst : "?";
         const char *src = op && op->src ? op->src : "?";
         int e = rec->err;
@@ -501,8 +516,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         switch (rec->step) {
         case SANDBOX_STEP_EXEC: {
                 const char *path = rec->index >= 0 && (size_t)rec->index < x->n_exec_paths
-                                           ? x->exec_paths[rec->index]
-                                           : x->argv[0];
+                                       ? x->exec_paths[rec->index]
+                                       : x->argv[0];
                 cl_err(err, e, "execute '%s'", path);
                 return CL_EXIT_NOEXEC;
         }
@@ -512,8 +527,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                 else
                         cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
                                 sandbox_plan_getenv(x->plan, "PATH")
-                                        ? sandbox_plan_getenv(x->plan, "PATH")
-                                        : "/usr/local/bin:/usr/bin:/bin");
+                                    ? sandbox_plan_getenv(x->plan, "PATH")
+                                    : "/usr/local/bin:/usr/bin:/bin");
                 return CL_EXIT_NOTFOUND;
         case SANDBOX_STEP_MKPATH:
         case SANDBOX_STEP_BIND:
@@ -578,35 +593,35 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         case SANDBOX_STEP_RLIMIT:
                 cl_err(err, e, "set resource limit %d",
                        rec->index >= 0 && (size_t)rec->index < x->plan->n_rlimits
-                               ? x->plan->rlimits[rec->index].resource
-                               : -1);
+                           ? x->plan->rlimits[rec->index].resource
+                           : -1);
                 break;
         default: {
                 static const char *const what[SANDBOX_STEP_MAX] = {
-                        [SANDBOX_STEP_SIGNALS] = "reset signal handling",
-                        [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
-                        [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
-                        [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                        [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
-                        [SANDBOX_STEP_SYNC] = "wait for the id maps",
-                        [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
-                        [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
-                        [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
-                        [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
-                        [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
-                        [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
-                        [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
-                        [SANDBOX_STEP_OLDROOT] = "detach the old root",
-                        [SANDBOX_STEP_CAPS] = "drop capabilities",
-                        [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
-                        [SANDBOX_STEP_FORK_CMD] = "fork the command",
-                        [SANDBOX_STEP_SETSID] = "start a new session",
-                        [SANDBOX_STEP_PERSONALITY] = "set the personality",
-                        [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                    [SANDBOX_STEP_SIGNALS] = "reset signal handling",
+                    [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
+                    [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
+                    [SANDBOX_STEP_CGROUP] = "join the cgroup",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
+                    [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                    [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
+                    [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
+                    [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
+                    [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
+                    [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
+                    [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
+                    [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
+                    [SANDBOX_STEP_OLDROOT] = "detach the old root",
+                    [SANDBOX_STEP_CAPS] = "drop capabilities",
+                    [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
+                    [SANDBOX_STEP_FORK_CMD] = "fork the command",
+                    [SANDBOX_STEP_SETSID] = "start a new session",
+                    [SANDBOX_STEP_PERSONALITY] = "set the personality",
+                    [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
                 };
                 const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
-                                        ? what[rec->step]
-                                        : "set up the sandbox";
+                                    ? what[rec->step]
+                                    : "set up the sandbox";
                 cl_err(err, e, "%s", w);
                 break;
         }

@@ -28,10 +28,16 @@ static char *norm(const char *in)
 TEST(normalise_collapses)
 {
         static const char *const cases[][2] = {
-                {"/", "/"},           {"//", "/"},           {"/a//b/", "/a/b"},
-                {"/a/./b", "/a/b"},   {"/a/b/../c", "/a/c"}, {"a/b", "/a/b"},
-                {"/a/..", "/"},       {"/./", "/"},          {"/nix/store/x", "/nix/store/x"},
-                {"/a/b/../../c", "/c"},
+            {"/", "/"},
+            {"//", "/"},
+            {"/a//b/", "/a/b"},
+            {"/a/./b", "/a/b"},
+            {"/a/b/../c", "/a/c"},
+            {"a/b", "/a/b"},
+            {"/a/..", "/"},
+            {"/./", "/"},
+            {"/nix/store/x", "/nix/store/x"},
+            {"/a/b/../../c", "/c"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *o = norm(cases[i][0]);
@@ -150,13 +156,13 @@ TEST(uid_map_full)
 static struct sandbox_host fake_host(int privileged)
 {
         return (struct sandbox_host){
-                .euid = privileged ? 0 : 1001,
-                .egid = privileged ? 0 : 1001,
-                .privileged = privileged,
-                .cap_last_cap = 40,
-                .nobody_uid = 65534,
-                .nobody_gid = 65534,
-                .pid = 1,
+            .euid = privileged ? 0 : 1001,
+            .egid = privileged ? 0 : 1001,
+            .privileged = privileged,
+            .cap_last_cap = 40,
+            .nobody_uid = 65534,
+            .nobody_gid = 65534,
+            .pid = 1,
         };
 }
 
