@@ -35,7 +35,11 @@ static void drv_usage(FILE *f)
                 "       cloister drv add [OPTIONS] FILE.json|-\n\n"
                 "show: print derivations as 'nix show-derivation' does (JSON).\n"
                 "add:  write a derivation given as JSON into the store as a .drv, computing\n"
-                "      its output paths when they are empty, and print its store path.\n\n"
+                "      its output paths when they are empty (checking them when given), and\n"
+                "      print its store path. Its inputs must already be in the store; the\n"
+                "      file appears complete (0444, mtime 1) or not at all.\n\n"
+                "exit status: 0 ok, 1 bad input or I/O error (with the byte offset for a\n"
+                "malformed .drv), 2 bad command line.\n\n"
                 "options:\n"
                 "  --store ROOT       physical store root (default: / for root, else\n"
                 "                     $XDG_DATA_HOME/cloister or ~/.local/share/cloister)\n"
@@ -118,7 +122,9 @@ static int drv_show(int n, char **files)
                         break;
                 }
                 struct store_path sp;
+                /* like Nix's parser, refuse paths outside the store */
                 if (drv_parse(data, len, &items[done].drv, &err) < 0 ||
+                    drv_check_paths(arg_store_dir, &items[done].drv, name, &err) < 0 ||
                     drv_store_path(arg_store_dir, &items[done].drv, name, data, len, &sp, &err) <
                         0 ||
                     store_path_print(arg_store_dir, &sp, &items[done].path) < 0) {
@@ -184,17 +190,32 @@ static int add_one(const struct drv_add_options *opts, struct drv_json_item *it)
                 strcpy(name, e->value);
         }
         _cleanup_free_ char *path = NULL;
-        int r = drv_add(opts, &it->drv, name, &path, &err);
+        struct drv_add_options o = *opts;
+        o.expect_path = it->path; /* a key that is not its path: refused, nothing written */
+        int r = drv_add(&o, &it->drv, name, &path, &err);
         if (r < 0) {
                 log_error("%s: %s", what, err.msg);
                 return r;
         }
-        if (it->path && strcmp(it->path, path) != 0) {
-                log_error("%s: the derivation's store path is '%s'", it->path, path);
-                return -EINVAL;
-        }
         printf("%s\n", path);
         return 0;
+}
+
+struct lazy_db {
+        struct store_db_options options;
+        struct store_db **db;
+};
+
+static int register_lazily(void *userdata, const struct drv_registration *reg,
+                           struct cl_error *err)
+{
+        struct lazy_db *lazy = userdata;
+        if (!*lazy->db) {
+                int r = store_db_open(&lazy->options, lazy->db, err);
+                if (r < 0)
+                        return r;
+        }
+        return store_register_drv(*lazy->db, reg, err);
 }
 
 static int drv_add_main(const char *file)
@@ -224,18 +245,14 @@ static int drv_add_main(const char *file)
                 log_error("'%s': %s", file, err.msg);
                 return CL_EXIT_FAILURE;
         }
-        /* every .drv written is registered in the store database */
+        /* every .drv written is registered in the store database, opened on the
+         * first registration so that a refused derivation creates nothing */
         _cleanup_store_db_ struct store_db *db = NULL;
-        struct store_db_options dbo = {.root = root, .store_dir = arg_store_dir};
-        if (store_db_open(&dbo, &db, &err) < 0) {
-                log_cl_error(&err);
-                drv_json_items_free(items, n);
-                return CL_EXIT_FAILURE;
-        }
+        struct lazy_db lazy = {.options = {.root = root, .store_dir = arg_store_dir}, .db = &db};
         struct drv_add_options opts = {.root = root,
                                        .store_dir = arg_store_dir,
-                                       .register_drv = store_register_drv,
-                                       .register_userdata = db};
+                                       .register_drv = register_lazily,
+                                       .register_userdata = &lazy};
         /* derivations of one document may depend on each other: add each one
          * after the inputs that the document also holds */
         _cleanup_free_ char *added = calloc(n + 1, 1);

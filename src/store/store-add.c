@@ -196,26 +196,21 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                         if (r < 0)
                                 break;
                 }
-                /* rename first: moving a directory to another parent needs write
-                 * permission on it (to update its ".."), which canonicalisation
-                 * takes away; it is canonicalised again once in place */
-                struct stat st;
-                if (fstatat(stage->fd, o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISDIR(st.st_mode) && !(st.st_mode & S_IWUSR) &&
-                    fchmodat(stage->fd, o->name, (st.st_mode & 07777) | S_IWUSR, 0) < 0) {
-                        r = cl_err(err, errno, "make '%s' movable", o->info.path);
-                        break;
-                }
-                if (renameat(stage->fd, o->name, store_fd, base) < 0) {
-                        r = cl_err(err, errno, "move '%s' into place", o->info.path);
-                        break;
-                }
-                moved[i] = true;
-                r = store_canonicalise_at(store_fd, base, err);
+                r = store_canonicalise_at(stage->fd, o->name, err);
                 if (r < 0) {
                         cl_err_prefix(err, "canonicalise '%s'", o->info.path);
                         break;
                 }
+                r = store_move_at(stage->fd, o->name, store_fd, base, err);
+                if (r < 0) {
+                        r = cl_err(err, -r, "move '%s' into place", o->info.path);
+                        break;
+                }
+                moved[i] = true;
+                /* the move touched the top directory's mtime */
+                r = store_canonicalise_top_at(store_fd, base, err);
+                if (r < 0)
+                        break;
                 infos[n_new++] = o->info;
         }
         if (r == 0 && n_new > 0)
@@ -229,8 +224,9 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                                 (void)store_remove_tree_at(store_fd, base, NULL);
                 }
         }
+        /* the lock files go either way: the stale marker makes that safe */
         for (size_t i = 0; i < n; i++)
-                store_path_lock_release(&locks[i], r == 0);
+                store_path_lock_release(&locks[i], true);
         return r;
 }
 
@@ -560,16 +556,17 @@ int store_delete_path(struct store_db *db, const char *path, struct cl_error *er
                 return r;
         }
         /* out of the way first, so that a failed commit can put it back */
-        bool moved = renameat(store_fd, base, stage.fd, "x") == 0;
-        if (!moved && errno != ENOENT) {
-                r = cl_err(err, errno, "move '%s' out of the store", path);
+        r = store_move_at(store_fd, base, stage.fd, "x", err);
+        bool moved = r == 0;
+        if (r < 0 && r != -ENOENT) {
+                r = cl_err(err, -r, "move '%s' out of the store", path);
                 store_db_rollback(db);
                 return r;
         }
         r = store_db_commit(db, err);
         if (r < 0) {
-                if (moved)
-                        (void)renameat(stage.fd, "x", store_fd, base);
+                if (moved && store_move_at(stage.fd, "x", store_fd, base, NULL) == 0)
+                        (void)store_canonicalise_top_at(store_fd, base, NULL);
                 return r;
         }
         store_path_lock_release(&lock, true);

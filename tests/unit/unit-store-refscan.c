@@ -37,10 +37,9 @@ static bool occurs(const unsigned char *data, size_t len, const char *h)
 static void feed_in_chunks(struct refscan *s, const unsigned char *data, size_t len, size_t chunk)
 {
         for (size_t off = 0; off < len;) {
-                size_t k = len - off < chunk ? len - off : chunk;
-                if (chunk == 0)
-                        k = (size_t)(rnd() % 200) + 1 < len - off ? (size_t)(rnd() % 200) + 1
-                                                                 : len - off;
+                /* chunk 0: random sizes */
+                size_t want = chunk ? chunk : (size_t)(rnd() % 200) + 1;
+                size_t k = len - off < want ? len - off : want;
                 refscan_feed(s, data + off, k);
                 off += k;
         }
@@ -171,7 +170,8 @@ TEST(matches_brute_force)
         for (size_t i = 0; i < LEN; i++) {
                 uint64_t r = rnd();
                 /* mostly alphabet, runs broken now and then */
-                data[i] = (r & 31) == 0 ? (unsigned char)(r >> 8) : (unsigned char)alphabet[(r >> 8) % 32];
+                data[i] = (r & 31) == 0 ? (unsigned char)(r >> 8)
+                                        : (unsigned char)alphabet[(r >> 8) % 32];
         }
         for (int i = 0; i < N; i += 3) {
                 size_t pos = rnd() % (LEN - REFSCAN_HASH_LEN);
