@@ -1,10 +1,11 @@
 /* cloister's entry point: global options and dispatch to one file per
  * subcommand, each of which returns the process's exit code. */
 #include "cli/cli-main.h"
-#include "cli/cli-run.h"
 #include "cli/cli-store.h"
 
 #include "cli/cli-drv.h"
+#include "cli/cli-run.h"
+#include "cli/cli-build.h"
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -14,9 +15,11 @@
 #include <string.h>
 
 static const struct cli_command commands[] = {
-        {"run", cli_run_main, "run a command in a fresh sandbox"},
         {"store", cli_store_main, "add, dump, restore, hash and query store paths"},
         {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
+        {"run", cli_run_main, "run a command in a fresh sandbox"},
+        {"build", cli_build_main, "build derivations in the sandbox"},
+        {"log", cli_log_main, "print the stored build log of a derivation"},
         {NULL, NULL, NULL},
 };
 
