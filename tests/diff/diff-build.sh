@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# diff-build: builds every derivation of tests/build-corpus with Nix 2.8
+# (nix-build, sandbox = true, in a throwaway store root) and with `cloister
+# build` (in another throwaway store root holding the same inputs), and
+# checks that the two agree: output paths, NAR hashes (recomputed from the
+# files, and as each store database records them), references, deriver,
+# which derivations fail and the path each failure names, and what the
+# builder sees from inside (env-dump.nix), apart from the differences that
+# are there by design (listed at ENV_DUMP_EXCEPTIONS below). TAP output;
+# root only (Nix's sandbox needs it). Run through build/tests/t-diff-build.
+#   diff-build.sh [--nix-only] [NAME-FILTER]
+# --nix-only builds the corpus with Nix alone and checks that Nix does what
+# the corpus expects (for working on the corpus).
+set -uo pipefail
+export LC_ALL=C
+
+src=${CLOISTER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+cloister=${CLOISTER:-$src/build/src/cloister}
+corpus=$src/tests/build-corpus
+nix_only=
+[ "${1:-}" = --nix-only ] && { nix_only=1; shift; }
+filter=${1:-}
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+diag() { sed 's/^/# /'; }
+skip_all() {
+        if [ -n "${CLOISTER_TEST_MUST_WORK:-}" ]; then
+                echo "1..1"
+                echo "not ok 1 - $* (CLOISTER_TEST_MUST_WORK is set)"
+                exit 1
+        fi
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds, else its output as
+# diagnostics
+check() {
+        local what=$1 out
+        shift
+        if out=$("$@" 2>&1); then
+                ok "$what"
+        else
+                not_ok "$what"
+                printf '%s\n' "$out" | head -40 | diag
+        fi
+}
+# same DESCRIPTION EXPECTED ACTUAL
+same() {
+        if [ "$2" = "$3" ]; then
+                ok "$1"
+        else
+                not_ok "$1"
+                diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -40 | diag
+        fi
+}
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (Nix's sandbox)"
+[ -r /proc/self/uid_map ] && [ "$(awk '{print $3}' /proc/self/uid_map)" = 4294967295 ] ||
+        skip_all "needs real root, not root in a user namespace"
+for c in nix-build nix-instantiate nix-store nix-hash nix; do
+        command -v $c >/dev/null || skip_all "'$c' not found (scripts/install-deps --test installs nix-bin)"
+done
+[ -x /bin/busybox ] || skip_all "/bin/busybox not found (busybox-static)"
+[ -n "$nix_only" ] || [ -x "$cloister" ] || { echo "1..1"; echo "not ok 1 - no cloister binary at '$cloister'"; exit 1; }
+
+# Confinement first: every builder this test starts (Nix's and cloister's)
+# descends from this shell, so the shell moves itself into a pids-limited
+# cgroup that it creates (v1 pids hierarchy or a v2 leaf) and checks that it
+# is in it before anything runs. A builder gone wrong (a fork bomb, a loop)
+# then hits pids.max instead of the host; each build also has a time limit.
+cg=
+cg_parent=
+for d in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+        if [ -e "$d/cgroup.procs" ] && { [ "$d" = /sys/fs/cgroup/pids ] || [ -e "$d/cgroup.controllers" ]; }; then
+                if [ "$d" != /sys/fs/cgroup/pids ] && ! grep -qw pids "$d/cgroup.controllers"; then
+                        continue
+                fi
+                cg_parent=$d
+                break
+        fi
+done
+[ -n "$cg_parent" ] || { echo "1..1"; echo "not ok 1 - no pids cgroup controller to confine the builders"; exit 1; }
+cg=$cg_parent/cloister-diff-build.$$
+if [ "$cg_parent" != /sys/fs/cgroup/pids ]; then
+        # v2: the parent must hand the pids controller down to its children
+        grep -qw pids "$cg_parent/cgroup.subtree_control" ||
+                echo +pids > "$cg_parent/cgroup.subtree_control" 2>/dev/null
+fi
+if ! mkdir "$cg" || ! echo 1024 > "$cg/pids.max" || ! echo $$ > "$cg/cgroup.procs" ||
+        ! grep -q "cloister-diff-build.$$\$" /proc/self/cgroup; then
+        rmdir "$cg" 2>/dev/null
+        echo "1..1"
+        echo "not ok 1 - could not confine the test in pids cgroup '$cg'"
+        exit 1
+fi
+# seconds a single build (Nix's or cloister's) may take
+build_timeout=120
+
+tmp=$(mktemp -d /tmp/cloister-diff-build.XXXXXX) || exit 1
+cleanup() {
+        # leave the cgroup: kill what is left in it (only this test's
+        # processes are), then remove it
+        echo $$ > "$cg_parent/cgroup.procs" 2>/dev/null
+        local p i
+        for i in 1 2 3 4 5; do
+                for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+                rmdir "$cg" 2>/dev/null && break
+                sleep 0.2
+        done
+        [ -n "${CLOISTER_DIFF_KEEP:-}" ] && { echo "# kept $tmp"; return; }
+        # Nix makes its store read-only; give write access back before removing
+        chmod -R u+w "$tmp" 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Nix: its own configuration only (not the host's /etc/nix/nix.conf, which
+# turns the sandbox off on Debian), no substituters, a throwaway store root
+# (a chroot store: logical /nix/store, physical $nixroot/nix/store), one core
+# so that NIX_BUILD_CORES is fixed.
+nixroot=$tmp/nix
+clroot=$tmp/cloister
+mkdir -p "$tmp/nix-conf" "$tmp/home" "$nixroot" "$clroot"
+cat > "$tmp/nix-conf/nix.conf" <<CONF
+sandbox = true
+sandbox-fallback = false
+substituters =
+build-users-group = nixbld
+cores = 1
+max-jobs = 1
+experimental-features = nix-command
+CONF
+export NIX_CONF_DIR=$tmp/nix-conf NIX_USER_CONF_FILES= HOME=$tmp/home XDG_CACHE_HOME=$tmp/home/cache
+nixs=(--store "$nixroot")
+cl_store=(--store "$clroot")
+cl_build_opts=(--cores 1)
+
+# The builder: a static busybox, added as a directory so that its argv[0]
+# is 'busybox' (as a flat file it would be the store name).
+mkdir -p "$tmp/in/busybox/bin"
+cp /bin/busybox "$tmp/in/busybox/bin/busybox"
+bb=$(nix-store "${nixs[@]}" --add "$tmp/in/busybox") || { echo "1..0 # nix-store --add failed"; exit 1; }
+if [ -n "$nix_only" ]; then
+        :
+elif out=$("$cloister" store add "${cl_store[@]}" "$tmp/in/busybox" 2>&1); then
+        same "busybox: cloister store add gives Nix's path" "$bb" "$out"
+else
+        not_ok "busybox: cloister store add"
+        printf '%s\n' "$out" | diag
+fi
+
+# path of a logical store path under a root
+phys() { printf '%s%s' "$1" "$2"; }
+
+# Puts the inputs of DRV (its closure's .drv files and input sources) into
+# cloister's store: sources with `cloister store add`, derivations with
+# `cloister drv add` of `nix show-derivation` JSON, in dependency order.
+transfer_inputs() {
+        local drv=$1 p name json
+        for p in $(nix-store "${nixs[@]}" -qR "$drv"); do
+                [ "$p" = "$bb" ] && continue
+                name=${p#/nix/store/*-}
+                case "$p" in
+                *.drv)
+                        json=$tmp/json/${p##*/}.json
+                        mkdir -p "$tmp/json"
+                        nix "${nixs[@]}" show-derivation "$p" > "$json" || return 1
+                        got=$("$cloister" drv add "${cl_store[@]}" "$json" 2>&1) || {
+                                echo "cloister drv add '$json': $got"; return 1; }
+                        [ "$got" = "$p" ] || { echo "cloister drv add gives '$got', Nix '$p'"; return 1; }
+                        ;;
+                *)
+                        rm -rf "$tmp/src" && mkdir -p "$tmp/src"
+                        cp -a "$(phys "$nixroot" "$p")" "$tmp/src/$name"
+                        got=$("$cloister" store add "${cl_store[@]}" "$tmp/src/$name" 2>&1) || {
+                                echo "cloister store add '$name': $got"; return 1; }
+                        [ "$got" = "$p" ] || { echo "cloister store add gives '$got', Nix '$p'"; return 1; }
+                        ;;
+                esac
+        done
+}
+
+# NAR hash of a logical path's files under a root, recomputed by Nix
+nar_hash() { printf 'sha256:%s' "$(nix-hash --type sha256 --base32 "$(phys "$1" "$2")")"; }
+
+# What a failing derivation's error must say: extended regexps, one a line,
+# each of which must match the build's output (the offending path, the
+# missing output, both hashes). A derivation not listed must build.
+expected_failure() {
+        case "$1" in
+        disallowed-requisites | allowed-refs-fail | structured-fail)
+                echo "${bb#/nix/store/}" ;;
+        fod-mismatch)
+                # specified: the hash of 'fixed output, flat\n'; got: this one
+                printf 'not what was declared\n' > "$tmp/mismatch"
+                local got32
+                got32=$(nix-hash --flat --type sha256 --base32 "$tmp/mismatch")
+                echo "0r75bk2ma5rnpim4nm473829wlc1k008h2hhdaf70fdr5p6v2ykl|sha256-dHqxzS25OXCcahAKiACYgVGeBBqHVEtqvDYXVcVc5WQ="
+                echo "$got32|$(nix hash to-sri --type sha256 "$got32" | sed 's/[+]/[+]/g')"
+                ;;
+        no-output) echo "'dev'|-no-output-dev" ;;
+        builder-fails) echo "\\b3\\b" ;;
+        esac
+}
+
+# matches OUTPUT-FILE PATTERNS: every pattern line matches somewhere
+matches() {
+        local pat
+        while IFS= read -r pat; do
+                [ -z "$pat" ] && continue
+                grep -Eq -- "$pat" "$1" || { echo "no match for /$pat/"; return 1; }
+        done <<< "$2"
+}
+
+# The differences between Nix 2.8's sandbox and cloister's that are there
+# by design, in what env-dump.nix records (ENV_DUMP_EXCEPTIONS):
+#   shell-pid, pids  Nix runs the builder as PID 1; cloister's own init is
+#                    PID 1 and the builder is its child, so the builder's
+#                    PID and the list of PIDs differ.
+#   mounts           Nix bind-mounts the host's file system into a chroot
+#                    directory, so devices, types and options name the host
+#                    (e.g. '/dev/vda ... ext4'), and /dev is a bind of single
+#                    device nodes; cloister's root is a tmpfs of its own.
+#                    Compared instead: the mount points below /nix/store
+#                    (exactly the input closure, the same on both sides) and
+#                    that /proc, /dev/pts, /dev/shm and /build are mounts.
+# Everything else (environment, id, host and domain name, the root, store
+# and /etc listings, /etc files, /dev listing, network interfaces and
+# addresses, limits, credentials and capabilities, umask, cwd) must be equal.
+env_dump_exceptions=" shell-pid pids mounts "
+compare_env_dump() {
+        local nixout=$1 clout=$2 f name
+        for f in "$nixout"/*; do
+                name=${f##*/}
+                case "$env_dump_exceptions" in *" $name "*) continue ;; esac
+                if [ -e "$clout/$name" ]; then
+                        same "env-dump: $name as in Nix's sandbox" "$(cat "$f")" "$(cat "$clout/$name")"
+                else
+                        not_ok "env-dump: cloister's output has no '$name'"
+                fi
+        done
+        local nm cm
+        nm=$(awk '$2 ~ "^/nix/store/" {print $2}' "$nixout/mounts" | sort)
+        cm=$(awk '$2 ~ "^/nix/store/" {print $2}' "$clout/mounts" | sort)
+        same "env-dump: store mounts are the input closure, as in Nix" "$nm" "$cm"
+        for m in /proc /dev/pts /dev/shm /build; do
+                if awk -v m=$m '$2 == m {f = 1} END {exit !f}' "$clout/mounts"; then
+                        ok "env-dump: $m is a mount point"
+                else
+                        not_ok "env-dump: $m is not a mount point in cloister's sandbox"
+                        diag < "$clout/mounts"
+                fi
+        done
+}
+
+# Compares one built output path: recomputed NAR hashes, the databases'
+# NAR hashes, references and deriver.
+compare_output() {
+        local case=$1 p=$2 drv=$3 nh ch
+        if [ ! -e "$(phys "$clroot" "$p")" ]; then
+                not_ok "$case: cloister produced '$p'"
+                return
+        fi
+        nh=$(nar_hash "$nixroot" "$p")
+        ch=$(nar_hash "$clroot" "$p")
+        if [ "$case" != env-dump ]; then
+                same "$case: NAR hash of ${p#/nix/store/}" "$nh" "$ch"
+                if [ "$nh" != "$ch" ]; then
+                        diff -r --no-dereference "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")" 2>&1 |
+                                head -20 | diag
+                fi
+        fi
+        same "$case: cloister's database records the files' NAR hash for ${p#/nix/store/}" \
+                "$ch" "$("$cloister" store query "${cl_store[@]}" --hash "$p" 2>&1)"
+        same "$case: references of ${p#/nix/store/}" \
+                "$(nix-store "${nixs[@]}" -q --references "$p" | sort)" \
+                "$("$cloister" store query "${cl_store[@]}" --references "$p" 2>&1 | sort)"
+        same "$case: deriver of ${p#/nix/store/}" "$drv" \
+                "$("$cloister" store query "${cl_store[@]}" --deriver "$p" 2>&1)"
+}
+
+# nix-store -q --outputs, for the derivations in DRV's closure
+closure_drvs() { nix-store "${nixs[@]}" -qR "$1" | grep '\.drv$'; }
+
+start=$SECONDS
+for file in "$corpus"/*.nix; do
+        case=${file##*/}
+        case=${case%.nix}
+        [ "$case" = lib ] && continue
+        [ -n "$filter" ] && [[ "$case" != *"$filter"* ]] && continue
+
+        if ! drv=$(nix-instantiate "${nixs[@]}" "$file" --argstr busyboxPath "$bb" 2> "$tmp/err"); then
+                not_ok "$case: nix-instantiate"
+                diag < "$tmp/err"
+                continue
+        fi
+        want=$(expected_failure "$case")
+
+        # Nix's reference build; it must do what the corpus says
+        timeout $build_timeout nix-store "${nixs[@]}" --realise "$drv" > "$tmp/nix.out" 2> "$tmp/nix.err"
+        nix_rc=$?
+        if [ -z "$want" ] && [ $nix_rc -ne 0 ]; then
+                not_ok "$case: Nix builds it (the corpus is wrong)"
+                tail -20 "$tmp/nix.err" | diag
+                continue
+        elif [ -n "$want" ] && [ $nix_rc -eq 0 ]; then
+                not_ok "$case: Nix refuses it (the corpus is wrong)"
+                continue
+        elif [ -n "$want" ] && ! m=$(matches "$tmp/nix.err" "$want"); then
+                not_ok "$case: Nix's error says what the test expects ($m)"
+                tail -20 "$tmp/nix.err" | diag
+                continue
+        fi
+
+        if [ -n "$nix_only" ]; then
+                if [ -n "$want" ]; then ok "$case: Nix refuses it, as the corpus expects"
+                else ok "$case: Nix builds it, as the corpus expects"; fi
+                continue
+        fi
+        if ! m=$(transfer_inputs "$drv"); then
+                not_ok "$case: inputs copied into cloister's store"
+                printf '%s\n' "$m" | diag
+                continue
+        fi
+
+        timeout $build_timeout "$cloister" build "${cl_store[@]}" "${cl_build_opts[@]}" "$drv" > "$tmp/cl.out" 2> "$tmp/cl.err"
+        cl_rc=$?
+        if [ -n "$want" ]; then
+                if [ $cl_rc -eq 0 ]; then
+                        not_ok "$case: cloister build fails as Nix does"
+                        tail -20 "$tmp/cl.err" | diag
+                        continue
+                fi
+                ok "$case: cloister build fails as Nix does (exit $cl_rc)"
+                if m=$(matches "$tmp/cl.err" "$want"); then
+                        ok "$case: cloister's error names what Nix's names"
+                else
+                        not_ok "$case: cloister's error names what Nix's names ($m)"
+                        echo "Nix said:" | diag
+                        grep -v '^building' "$tmp/nix.err" | tail -8 | diag
+                        echo "cloister said:" | diag
+                        tail -8 "$tmp/cl.err" | diag
+                fi
+                # nothing of the failed derivation is left in the store
+                left=
+                for p in $(nix-store "${nixs[@]}" -q --outputs "$drv"); do
+                        [ -e "$(phys "$clroot" "$p")" ] || [ -L "$(phys "$clroot" "$p")" ] && left+=" $p"
+                done
+                same "$case: no output of the failed build is left in the store" "" "$left"
+                continue
+        fi
+        if [ $cl_rc -ne 0 ]; then
+                not_ok "$case: cloister build succeeds (exit $cl_rc)"
+                tail -25 "$tmp/cl.err" | diag
+                continue
+        fi
+        ok "$case: cloister build succeeds"
+        same "$case: cloister build prints the output paths" \
+                "$(nix-store "${nixs[@]}" -q --outputs "$drv" | sort)" "$(sort "$tmp/cl.out")"
+        for d in $(closure_drvs "$drv"); do
+                for p in $(nix-store "${nixs[@]}" -q --outputs "$d"); do
+                        compare_output "$case" "$p" "$d"
+                done
+        done
+        if [ "$case" = env-dump ]; then
+                p=$(nix-store "${nixs[@]}" -q --outputs "$drv")
+                compare_env_dump "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")"
+        fi
+done
+echo "# $((SECONDS - start)) s"
+echo "1..$n"
+[ $failed -eq 0 ]
