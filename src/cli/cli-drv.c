@@ -8,6 +8,8 @@
 #include "base/base-fd.h"
 #include "base/base-log.h"
 #include "cloister/cloister.h"
+#include "store/store-add.h"
+#include "store/store-db.h"
 #include "store/store-drv-add.h"
 #include "store/store-drv-hash.h"
 #include "store/store-drv-json.h"
@@ -222,8 +224,18 @@ static int drv_add_main(const char *file)
                 log_error("'%s': %s", file, err.msg);
                 return CL_EXIT_FAILURE;
         }
-        /* STORE-DB HOOK: the store database sets register_drv here. */
-        struct drv_add_options opts = {.root = root, .store_dir = arg_store_dir};
+        /* every .drv written is registered in the store database */
+        _cleanup_store_db_ struct store_db *db = NULL;
+        struct store_db_options dbo = {.root = root, .store_dir = arg_store_dir};
+        if (store_db_open(&dbo, &db, &err) < 0) {
+                log_cl_error(&err);
+                drv_json_items_free(items, n);
+                return CL_EXIT_FAILURE;
+        }
+        struct drv_add_options opts = {.root = root,
+                                       .store_dir = arg_store_dir,
+                                       .register_drv = store_register_drv,
+                                       .register_userdata = db};
         /* derivations of one document may depend on each other: add each one
          * after the inputs that the document also holds */
         _cleanup_free_ char *added = calloc(n + 1, 1);
