@@ -4,6 +4,7 @@
 #include "cli/cli-store.h"
 
 #include "cli/cli-drv.h"
+#include "cli/cli-run.h"
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -15,6 +16,7 @@
 static const struct cli_command commands[] = {
         {"store", cli_store_main, "add, dump, restore, hash and query store paths"},
         {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
+        {"run", cli_run_main, "run a command in a fresh sandbox"},
         {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,110 @@
+/* The compiled plan: a struct sandbox_plan resolved against the host and laid
+ * out as flat data that the child half reads without computing or allocating
+ * anything; and the records the child sends back. */
+#pragma once
+
+#include "sandbox/sandbox-plan.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The steps a child reports; sandbox-run.c turns them into sentences. */
+enum sandbox_step {
+        SANDBOX_STEP_NONE = 0,
+        SANDBOX_STEP_SIGNALS,      /* reset signal dispositions and mask */
+        SANDBOX_STEP_PDEATHSIG,    /* arm the parent-death signal */
+        SANDBOX_STEP_PARENT_GONE,  /* the parent died during setup */
+        SANDBOX_STEP_CLOSE_FDS,    /* close inherited descriptors */
+        SANDBOX_STEP_CGROUP,       /* join the plan's cgroup */
+        SANDBOX_STEP_UNSHARE,      /* create the namespaces */
+        SANDBOX_STEP_SYNC,         /* wait for the parent to write the id maps */
+        SANDBOX_STEP_FORK_INIT,    /* fork the sandbox's PID 1 */
+        SANDBOX_STEP_SETGROUPS,    /* drop supplementary groups */
+        SANDBOX_STEP_SETGID,       /* switch gid */
+        SANDBOX_STEP_SETUID,       /* switch uid */
+        SANDBOX_STEP_VERIFY_IDS,   /* real/effective/saved ids are not the plan's */
+        SANDBOX_STEP_MOUNT_PRIVATE,/* make every mount private */
+        SANDBOX_STEP_MOUNT_ROOT,   /* mount the new root's tmpfs */
+        SANDBOX_STEP_MKPATH,       /* create the path of op[index] */
+        SANDBOX_STEP_BIND,         /* bind op[index]'s source */
+        SANDBOX_STEP_BIND_FLAGS,   /* make op[index]'s bind read-only/nosuid/nodev */
+        SANDBOX_STEP_TMPFS,        /* mount a tmpfs for op[index] */
+        SANDBOX_STEP_DIR,          /* create op[index]'s directory */
+        SANDBOX_STEP_SYMLINK,      /* create op[index]'s symlink */
+        SANDBOX_STEP_FILE,         /* write op[index]'s file */
+        SANDBOX_STEP_PROC,         /* mount proc for op[index] */
+        SANDBOX_STEP_DEVPTS,       /* mount devpts for op[index] */
+        SANDBOX_STEP_HOSTNAME,     /* set the host name */
+        SANDBOX_STEP_DOMAINNAME,   /* set the domain name */
+        SANDBOX_STEP_LOOPBACK,     /* bring up lo */
+        SANDBOX_STEP_PIVOT,        /* pivot_root into the new root */
+        SANDBOX_STEP_OLDROOT,      /* detach the old root */
+        SANDBOX_STEP_CAPS,         /* drop capabilities */
+        SANDBOX_STEP_NO_NEW_PRIVS, /* set no_new_privs */
+        SANDBOX_STEP_FORK_CMD,     /* fork the command */
+        SANDBOX_STEP_SETSID,       /* start a new session */
+        SANDBOX_STEP_CHDIR,        /* change to the plan's directory */
+        SANDBOX_STEP_KEEP_FD,      /* keep fd index open */
+        SANDBOX_STEP_RLIMIT,       /* set rlimit[index] */
+        SANDBOX_STEP_PERSONALITY,  /* set the personality */
+        SANDBOX_STEP_SECCOMP,      /* load the seccomp filter */
+        SANDBOX_STEP_EXEC,         /* execute the command */
+        SANDBOX_STEP_NOT_FOUND,    /* the command was not found */
+        SANDBOX_STEP_MAX
+};
+
+struct sandbox_child_error {
+        int32_t step;  /* enum sandbox_step */
+        int32_t err;   /* positive errno */
+        int32_t index; /* the op, rlimit or fd the step was about; -1 if none */
+};
+
+/* Records on the report pipe (sandbox-run.c reads them). */
+enum {
+        SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
+        SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
+};
+struct sandbox_report {
+        int32_t type;
+        int32_t value;
+};
+
+/* The plan, compiled: everything the child needs, with no pointer into memory
+ * that the child would have to allocate or compute. */
+struct sandbox_exec {
+        const struct sandbox_plan *plan;
+        struct sandbox_op *ops; /* the plan's, resolved, then the generated files */
+        size_t n_ops;
+        char *root_mount; /* host directory the new root's tmpfs hides */
+        int unshare_flags;
+        int privileged;   /* switch ids and drop supplementary groups first */
+        int cap_last_cap; /* bounding set is dropped up to this */
+        uid_t uid;
+        gid_t gid;
+        pid_t parent_pid; /* the process that forked the helper */
+        char *const *envp;
+        char *const *argv;
+        /* the command's candidate paths in PATH order (a name with a '/' has
+         * one); tried in turn like execvp does */
+        char **exec_paths;
+        size_t n_exec_paths;
+        /* fds alive in the helper: 0 1 2, the kept ones and the pipes; sorted */
+        int *helper_fds;
+        size_t n_helper_fds;
+        int *keep_fds; /* sorted, excluding 0 1 2 */
+        size_t n_keep_fds;
+        int err_fd;    /* write end of the error pipe (close-on-exec) */
+        int report_fd; /* write end of the report pipe */
+        int sync_fd;   /* socket to the parent: "namespaces made" / "maps written" */
+
+        /* for the parent only: what it writes into /proc/PID/ */
+        char uid_map[64];
+        char gid_map[64];
+        int setgroups_deny;
+};
+
+/* Lay the plan out for the child (sandbox-exec.c); the result is freed
+ * with sandbox_exec_free. */
+int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *host,
+                         struct sandbox_exec **ret, struct cl_error *err);
+void sandbox_exec_free(struct sandbox_exec *x);

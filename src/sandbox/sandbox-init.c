@@ -1,0 +1,73 @@
+/* PID 1 of the sandbox (seed 002: "a small PID 1 process that sits in a loop
+ * calling wait()"). A command as PID 1 would have to reap orphans itself and
+ * would ignore SIGTERM without a handler; this init does both jobs and, when
+ * the command ends, kills whatever it left behind, so nothing outlives it. */
+#include "sandbox/sandbox-init.h"
+
+#include "sandbox/sandbox-sys.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define SIGBIT(s) (1ull << ((s)-1))
+
+/* Async-signal-safe. */
+uint64_t sandbox_init_signal_mask(void)
+{
+        return SIGBIT(SIGCHLD) | SIGBIT(SIGTERM) | SIGBIT(SIGINT) | SIGBIT(SIGHUP);
+}
+
+/* Async-signal-safe: the command's exit code as a shell shows it. */
+static int status_code(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+/* Async-signal-safe. */
+void sandbox_init_run(const struct sandbox_exec *x, pid_t cmd)
+{
+        uint64_t mask = sandbox_init_signal_mask();
+        int cmd_status = 0, cmd_done = 0;
+
+        for (;;) {
+                siginfo_t info;
+                long sig = sys4(SYS_rt_sigtimedwait, &mask, &info, NULL, sizeof(mask));
+                if (sig < 0)
+                        continue; /* EINTR; EAGAIN cannot happen without a timeout */
+                if (sig != SIGCHLD) {
+                        if (!cmd_done)
+                                sys2(SYS_kill, cmd, sig);
+                        continue;
+                }
+                for (;;) {
+                        int status;
+                        long pid = sys4(SYS_wait4, -1, &status, WNOHANG, NULL);
+                        if (pid == -EINTR)
+                                continue;
+                        if (pid == 0)
+                                break;
+                        if (pid < 0) {
+                                /* ECHILD: nobody left */
+                                if (cmd_done) {
+                                        struct sandbox_report rep = {SANDBOX_REPORT_STATUS,
+                                                                     cmd_status};
+                                        sys_write_all(x->report_fd, &rep, sizeof(rep));
+                                        sys_exit(status_code(cmd_status));
+                                }
+                                break;
+                        }
+                        if (pid == cmd) {
+                                cmd_status = status;
+                                cmd_done = 1;
+                                /* from PID 1, -1 means every other process of the namespace */
+                                sys2(SYS_kill, -1, SIGKILL);
+                        }
+                }
+        }
+}

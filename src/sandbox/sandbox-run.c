@@ -1,0 +1,535 @@
+/* The parent's half at run time: fork the single-threaded helper (never a
+ * clone() from this possibly threaded process), write the helper's uid and
+ * gid maps from outside, then follow the sandbox through an event loop on
+ * the helper's pidfd and the two pipes (failure records, PID 1's reports)
+ * until it has ended, and turn a failure record into a sentence. */
+#include "sandbox/sandbox-run.h"
+
+#include "base/base-cleanup.h"
+#include "base/base-fd.h"
+#include "cloister/cloister.h"
+#include "sandbox/sandbox-child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct sandbox {
+        struct sandbox_exec *x;
+        pid_t helper_pid;
+        int helper_pidfd;
+        int err_fd;    /* read end of the failure pipe */
+        int report_fd; /* read end of PID 1's report pipe */
+        pid_t init_pid;
+        int init_pidfd;
+        uint64_t t_start;
+
+        int have_record;
+        struct sandbox_child_error rec;
+        size_t rec_got;
+        int have_status;
+        int cmd_status;
+        int err_eof, report_eof;
+        int started;
+        sandbox_started_fn started_fn;
+        void *started_data;
+
+        int helper_reaped;
+        int helper_status;
+        struct rusage rusage;
+        uint64_t t_end;
+
+        int parent_failed;
+        struct cl_error parent_error;
+};
+
+static int pidfd_open(pid_t pid)
+{
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_send_signal(int pidfd, int sig)
+{
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int write_proc_file(pid_t pid, const char *name, const char *text, struct cl_error *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return cl_err(err, errno, "open '%s'", path);
+        if (write(fd, text, strlen(text)) < 0)
+                return cl_err(err, errno, "write '%.*s' to '%s'", (int)strcspn(text, "\n"), text,
+                              path);
+        return 0;
+}
+
+/* The helper has made its namespaces: give its user namespace the ids. */
+static int write_id_maps(struct sandbox *sb, struct cl_error *err)
+{
+        const struct sandbox_exec *x = sb->x;
+        int r = 0;
+        if (x->setgroups_deny)
+                r = write_proc_file(sb->helper_pid, "setgroups", "deny", err);
+        if (r >= 0)
+                r = write_proc_file(sb->helper_pid, "uid_map", x->uid_map, err);
+        if (r >= 0)
+                r = write_proc_file(sb->helper_pid, "gid_map", x->gid_map, err);
+        return r;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        int x = *(const int *)a, y = *(const int *)b;
+        return (x > y) - (x < y);
+}
+
+static void set_helper_fds(struct sandbox_exec *x)
+{
+        size_t n = 0;
+        for (int fd = 0; fd < 3; fd++)
+                x->helper_fds[n++] = fd;
+        for (size_t i = 0; i < x->n_keep_fds; i++)
+                x->helper_fds[n++] = x->keep_fds[i];
+        x->helper_fds[n++] = x->err_fd;
+        x->helper_fds[n++] = x->report_fd;
+        x->helper_fds[n++] = x->sync_fd;
+        if (x->plan->cgroup_procs_fd >= 0)
+                x->helper_fds[n++] = x->plan->cgroup_procs_fd;
+        qsort(x->helper_fds, n, sizeof(int), cmp_int);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+                if (m == 0 || x->helper_fds[m - 1] != x->helper_fds[i])
+                        x->helper_fds[m++] = x->helper_fds[i];
+        x->n_helper_fds = m;
+}
+
+void sandbox_free(struct sandbox *sb)
+{
+        if (!sb)
+                return;
+        if (sb->helper_pid > 0 && !sb->helper_reaped) {
+                /* the helper's death takes PID 1 and so the whole sandbox along */
+                if (sb->init_pidfd >= 0)
+                        pidfd_send_signal(sb->init_pidfd, SIGKILL);
+                if (sb->helper_pidfd >= 0)
+                        pidfd_send_signal(sb->helper_pidfd, SIGKILL);
+                else
+                        kill(sb->helper_pid, SIGKILL);
+                while (waitpid(sb->helper_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (sb->helper_pidfd >= 0)
+                close(sb->helper_pidfd);
+        if (sb->init_pidfd >= 0)
+                close(sb->init_pidfd);
+        if (sb->err_fd >= 0)
+                close(sb->err_fd);
+        if (sb->report_fd >= 0)
+                close(sb->report_fd);
+        sandbox_exec_free(sb->x);
+        free(sb);
+}
+
+int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err)
+{
+        struct sandbox_host host;
+        int r = sandbox_host_probe(&host, err);
+        if (r < 0)
+                return r;
+        _cleanup_sandbox_ struct sandbox *sb = calloc(1, sizeof(*sb));
+        if (!sb)
+                return cl_err(err, ENOMEM, "sandbox");
+        sb->helper_pidfd = sb->err_fd = sb->report_fd = sb->init_pidfd = -1;
+        r = sandbox_exec_compile(plan, &host, &sb->x, err);
+        if (r < 0)
+                return r;
+        struct sandbox_exec *x = sb->x;
+
+        int errp[2], repp[2], syncp[2];
+        if (pipe2(errp, O_CLOEXEC) < 0)
+                return cl_err(err, errno, "create pipe");
+        sb->err_fd = errp[0];
+        x->err_fd = errp[1];
+        if (pipe2(repp, O_CLOEXEC) < 0) {
+                close(errp[1]);
+                return cl_err(err, errno, "create pipe");
+        }
+        sb->report_fd = repp[0];
+        x->report_fd = repp[1];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
+                close(errp[1]);
+                close(repp[1]);
+                return cl_err(err, errno, "create socket pair");
+        }
+        _cleanup_close_ int sync_fd = syncp[0];
+        x->sync_fd = syncp[1];
+        set_helper_fds(x);
+
+        sb->t_start = sandbox_loop_now();
+        pid_t pid = fork();
+        if (pid == 0)
+                sandbox_child_helper(x);
+        int fork_errno = errno;
+        close(errp[1]);
+        close(repp[1]);
+        close(syncp[1]);
+        if (pid < 0)
+                return cl_err(err, fork_errno, "fork the sandbox helper");
+        sb->helper_pid = pid;
+        sb->helper_pidfd = pidfd_open(pid);
+        if (sb->helper_pidfd < 0)
+                return cl_err(err, errno, "open a pidfd for the sandbox helper");
+
+        char c;
+        ssize_t n;
+        do
+                n = read(sync_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1) {
+                r = write_id_maps(sb, &sb->parent_error);
+                if (r < 0)
+                        sb->parent_failed = 1;
+                else if (write(sync_fd, "g", 1) != 1) {
+                        /* the helper is gone; its record or status says why */
+                }
+        }
+        /* n == 0: the helper failed before the maps; its record says why */
+        *ret = TAKE_PTR(sb);
+        return 0;
+}
+
+static void maybe_started(struct sandbox *sb)
+{
+        if (sb->started || !sb->err_eof || sb->have_record || sb->init_pid <= 0)
+                return;
+        sb->started = 1;
+        if (sb->started_fn)
+                sb->started_fn(sb, sb->started_data);
+}
+
+static int drain_err(struct sandbox *sb)
+{
+        for (;;) {
+                char *p = (char *)&sb->rec;
+                ssize_t n = read(sb->err_fd, p + sb->rec_got, sizeof(sb->rec) - sb->rec_got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                if (n == 0) {
+                        sb->err_eof = 1;
+                        return 0;
+                }
+                sb->rec_got += (size_t)n;
+                if (sb->rec_got == sizeof(sb->rec)) {
+                        /* the first failure is the cause; later ones are consequences */
+                        if (!sb->have_record)
+                                sb->have_record = 1;
+                        else
+                                sb->rec_got = sizeof(sb->rec);
+                        return 0;
+                }
+        }
+}
+
+static int drain_report(struct sandbox *sb)
+{
+        for (;;) {
+                struct sandbox_report rep;
+                ssize_t n = read(sb->report_fd, &rep, sizeof(rep));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                if (n == 0) {
+                        sb->report_eof = 1;
+                        return 0;
+                }
+                if (n != sizeof(rep))
+                        continue; /* records are written whole (< PIPE_BUF) */
+                if (rep.type == SANDBOX_REPORT_INIT_PID && sb->init_pid <= 0) {
+                        sb->init_pid = rep.value;
+                        sb->init_pidfd = pidfd_open(sb->init_pid);
+                } else if (rep.type == SANDBOX_REPORT_STATUS) {
+                        sb->have_status = 1;
+                        sb->cmd_status = rep.value;
+                }
+        }
+}
+
+static int on_err(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
+                  struct cl_error *err)
+{
+        struct sandbox *sb = data;
+        (void)events;
+        int r = drain_err(sb);
+        if (r < 0)
+                return cl_err(err, r, "read the sandbox's failure pipe");
+        if (sb->err_eof || sb->have_record)
+                sandbox_loop_remove_fd(loop, fd);
+        maybe_started(sb);
+        return 0;
+}
+
+static int on_report(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
+                     struct cl_error *err)
+{
+        struct sandbox *sb = data;
+        (void)events;
+        int r = drain_report(sb);
+        if (r < 0)
+                return cl_err(err, r, "read the sandbox's report pipe");
+        if (sb->report_eof)
+                sandbox_loop_remove_fd(loop, fd);
+        maybe_started(sb);
+        return 0;
+}
+
+static int on_helper_exit(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
+                          struct cl_error *err)
+{
+        struct sandbox *sb = data;
+        (void)events;
+        (void)fd;
+        int status;
+        pid_t p;
+        do
+                p = wait4(sb->helper_pid, &status, 0, &sb->rusage);
+        while (p < 0 && errno == EINTR);
+        if (p < 0)
+                return cl_err(err, errno, "wait for the sandbox helper %d", (int)sb->helper_pid);
+        sb->t_end = sandbox_loop_now();
+        sb->helper_reaped = 1;
+        sb->helper_status = status;
+        /* every writer is gone now: what is in the pipes is all there is */
+        if (!sb->have_record && !sb->err_eof)
+                drain_err(sb);
+        if (!sb->report_eof)
+                drain_report(sb);
+        sandbox_loop_quit(loop);
+        return 0;
+}
+
+static int status_code(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return CL_EXIT_SETUP;
+}
+
+int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                 void *data, struct sandbox_result *res, struct cl_error *err)
+{
+        _cleanup_sandbox_loop_ struct sandbox_loop *own = NULL;
+        int r;
+        *res = (struct sandbox_result){0};
+        if (!loop) {
+                r = sandbox_loop_new(&own, err);
+                if (r < 0)
+                        return r;
+                loop = own;
+        }
+        sb->started_fn = started;
+        sb->started_data = data;
+        fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
+        fcntl(sb->report_fd, F_SETFL, O_NONBLOCK);
+
+        if (!sb->helper_reaped) {
+                r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
+                if (r >= 0 && !sb->err_eof && !sb->have_record)
+                        r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
+                if (r >= 0 && !sb->report_eof)
+                        r = sandbox_loop_add_fd(loop, sb->report_fd, EPOLLIN, on_report, sb, err);
+                if (r >= 0)
+                        r = sandbox_loop_run(loop, err);
+                sandbox_loop_remove_fd(loop, sb->helper_pidfd);
+                sandbox_loop_remove_fd(loop, sb->err_fd);
+                sandbox_loop_remove_fd(loop, sb->report_fd);
+                if (r < 0)
+                        return r;
+        }
+
+        res->init_pid = sb->init_pid;
+        res->rusage = sb->rusage;
+        res->wall_ns = sb->t_end - sb->t_start;
+        if (sb->parent_failed) {
+                res->setup_failed = 1;
+                res->error = sb->parent_error;
+                res->exit_code = CL_EXIT_SETUP;
+        } else if (sb->have_record) {
+                res->setup_failed = 1;
+                res->exit_code = sandbox_describe_failure(sb->x, &sb->rec, &res->error);
+                if (sb->have_status)
+                        res->status = sb->cmd_status;
+        } else if (sb->have_status) {
+                res->exited = 1;
+                res->status = sb->cmd_status;
+                res->exit_code = status_code(sb->cmd_status);
+        } else {
+                /* PID 1 died without a word (killed from outside) */
+                res->status = sb->helper_status;
+                res->exit_code = status_code(sb->helper_status);
+                if (WIFEXITED(sb->helper_status) && WEXITSTATUS(sb->helper_status) > 128)
+                        res->status = WEXITSTATUS(sb->helper_status) - 128; /* as a signal */
+                res->exited = 1;
+        }
+        return 0;
+}
+
+int sandbox_kill(struct sandbox *sb, int sig)
+{
+        if (sb->helper_reaped || sb->init_pidfd < 0)
+                return -ESRCH;
+        return pidfd_send_signal(sb->init_pidfd, sig) < 0 ? -errno : 0;
+}
+
+pid_t sandbox_init_pid(const struct sandbox *sb)
+{
+        return sb->init_pid > 0 ? sb->init_pid : 0;
+}
+
+int sandbox_run(struct sandbox_plan *plan, struct sandbox_result *res, struct cl_error *err)
+{
+        _cleanup_sandbox_ struct sandbox *sb = NULL;
+        int r = sandbox_spawn(plan, &sb, err);
+        if (r < 0)
+                return r;
+        return sandbox_wait(sb, NULL, NULL, NULL, res, err);
+}
+
+int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_child_error *rec,
+                             struct cl_error *err)
+{
+        const struct sandbox_op *op =
+                rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
+        const char *dst = op ? op->dst : "?";
+        const char *src = op && op->src ? op->src : "?";
+        int e = rec->err;
+
+        switch (rec->step) {
+        case SANDBOX_STEP_EXEC: {
+                const char *path = rec->index >= 0 && (size_t)rec->index < x->n_exec_paths
+                                           ? x->exec_paths[rec->index]
+                                           : x->argv[0];
+                cl_err(err, e, "execute '%s'", path);
+                return CL_EXIT_NOEXEC;
+        }
+        case SANDBOX_STEP_NOT_FOUND:
+                if (strchr(x->argv[0], '/'))
+                        cl_err(err, e, "execute '%s'", x->argv[0]);
+                else
+                        cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
+                                sandbox_plan_getenv(x->plan, "PATH")
+                                        ? sandbox_plan_getenv(x->plan, "PATH")
+                                        : "/usr/local/bin:/usr/bin:/bin");
+                return CL_EXIT_NOTFOUND;
+        case SANDBOX_STEP_MKPATH:
+        case SANDBOX_STEP_BIND:
+                if (op && op->kind == SANDBOX_OP_BIND)
+                        cl_err(err, e, "bind mount '%s' on '%s'", src, dst);
+                else if (op && op->kind == SANDBOX_OP_TMPFS)
+                        cl_err(err, e, "mount tmpfs on '%s'", dst);
+                else if (op && op->kind == SANDBOX_OP_PROC)
+                        cl_err(err, e, "mount proc on '%s'", dst);
+                else if (op && op->kind == SANDBOX_OP_DEVPTS)
+                        cl_err(err, e, "mount devpts on '%s'", dst);
+                else
+                        cl_err(err, e, "create '%s'", dst);
+                break;
+        case SANDBOX_STEP_BIND_FLAGS:
+                cl_err(err, e, "set the flags of bind mount '%s' on '%s'", src, dst);
+                break;
+        case SANDBOX_STEP_TMPFS:
+                cl_err(err, e, "mount tmpfs on '%s'", dst);
+                break;
+        case SANDBOX_STEP_DIR:
+                cl_err(err, e, "create directory '%s'", dst);
+                break;
+        case SANDBOX_STEP_SYMLINK:
+                cl_err(err, e, "create symlink '%s' -> '%s'", dst, src);
+                break;
+        case SANDBOX_STEP_FILE:
+                cl_err(err, e, "write '%s'", dst);
+                break;
+        case SANDBOX_STEP_PROC:
+                cl_err(err, e, "mount proc on '%s'", dst);
+                break;
+        case SANDBOX_STEP_DEVPTS:
+                cl_err(err, e, "mount devpts on '%s'", dst);
+                break;
+        case SANDBOX_STEP_MOUNT_ROOT:
+                cl_err(err, e, "mount the new root's tmpfs on '%s'", x->root_mount);
+                break;
+        case SANDBOX_STEP_CHDIR:
+                cl_err(err, e, "change directory to '%s'", x->plan->chdir ? x->plan->chdir : "/");
+                break;
+        case SANDBOX_STEP_KEEP_FD:
+                cl_err(err, e, "keep file descriptor %d", rec->index);
+                break;
+        case SANDBOX_STEP_SETGID:
+                cl_err(err, e, "set gid %u", (unsigned)x->gid);
+                break;
+        case SANDBOX_STEP_SETUID:
+                cl_err(err, e, "set uid %u", (unsigned)x->uid);
+                break;
+        case SANDBOX_STEP_VERIFY_IDS:
+                cl_errx(err, e, "ids are not %u/%u after switching to them", (unsigned)x->uid,
+                        (unsigned)x->gid);
+                break;
+        case SANDBOX_STEP_PARENT_GONE:
+                cl_errx(err, e, "the parent exited while the sandbox was being set up");
+                break;
+        case SANDBOX_STEP_HOSTNAME:
+                cl_err(err, e, "set host name '%s'",
+                       x->plan->hostname ? x->plan->hostname : "localhost");
+                break;
+        case SANDBOX_STEP_RLIMIT:
+                cl_err(err, e, "set resource limit %d",
+                       rec->index >= 0 && (size_t)rec->index < x->plan->n_rlimits
+                               ? x->plan->rlimits[rec->index].resource
+                               : -1);
+                break;
+        default: {
+                static const char *const what[SANDBOX_STEP_MAX] = {
+                        [SANDBOX_STEP_SIGNALS] = "reset signal handling",
+                        [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
+                        [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
+                        [SANDBOX_STEP_CGROUP] = "join the cgroup",
+                        [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
+                        [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                        [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
+                        [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
+                        [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
+                        [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
+                        [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
+                        [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
+                        [SANDBOX_STEP_OLDROOT] = "detach the old root",
+                        [SANDBOX_STEP_CAPS] = "drop capabilities",
+                        [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
+                        [SANDBOX_STEP_FORK_CMD] = "fork the command",
+                        [SANDBOX_STEP_SETSID] = "start a new session",
+                        [SANDBOX_STEP_PERSONALITY] = "set the personality",
+                        [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                };
+                const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
+                                        ? what[rec->step]
+                                        : "set up the sandbox";
+                cl_err(err, e, "%s", w);
+                break;
+        }
+        }
+        return CL_EXIT_SETUP;
+}

@@ -1,0 +1,243 @@
+/* Safe process creation: the code that runs between fork and exec (the
+ * objects of libcloister-child.a) calls only async-signal-safe functions --
+ * checked on its undefined symbols -- and many sandboxes started from a
+ * process whose other threads hold malloc and stdio locks all complete. */
+#include "probe-run.h"
+#include "sandbox/sandbox-plan.h"
+#include "sandbox/sandbox-run.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* POSIX's async-signal-safe functions (signal-safety(7)) that a child may
+ * plausibly call, plus Linux system call wrappers that take no lock and
+ * allocate nothing, plus what the compiler emits on its own. */
+static const char *const allowlist[] = {
+        /* POSIX.1-2017 async-signal-safe functions */
+        "_Exit", "_exit", "abort", "accept", "access", "alarm", "bind", "cfgetispeed",
+        "cfgetospeed", "cfsetispeed", "cfsetospeed", "chdir", "chmod", "chown", "clock_gettime",
+        "close", "connect", "creat", "dup", "dup2", "execl", "execle", "execv", "execve",
+        "faccessat", "fchdir", "fchmod", "fchmodat", "fchown", "fchownat", "fcntl", "fdatasync",
+        "fexecve", "ffs", "fork", "fstat", "fstatat", "fsync", "ftruncate", "futimens", "getegid",
+        "geteuid", "getgid", "getgroups", "getpeername", "getpgrp", "getpid", "getppid",
+        "getsockname", "getsockopt", "getuid", "htonl", "htons", "kill", "link", "linkat",
+        "listen", "lseek", "lstat", "memccpy", "memchr", "memcmp", "memcpy", "memmove", "memset",
+        "mkdir", "mkdirat", "mkfifo", "mkfifoat", "mknod", "mknodat", "ntohl", "ntohs", "open",
+        "openat", "pause", "pipe", "poll", "pselect", "pthread_kill", "pthread_self",
+        "pthread_sigmask", "raise", "read", "readlink", "readlinkat", "recv", "recvfrom",
+        "recvmsg", "rename", "renameat", "rmdir", "select", "send", "sendmsg", "sendto", "setgid",
+        "setpgid", "setsid", "setsockopt", "setuid", "shutdown", "sigaction", "sigaddset",
+        "sigdelset", "sigemptyset", "sigfillset", "sigismember", "signal", "sigpending",
+        "sigprocmask", "sigqueue", "sigsuspend", "sleep", "socket", "socketpair", "stat", "stpcpy",
+        "stpncpy", "strcat", "strchr", "strcmp", "strcpy", "strcspn", "strlen", "strncat",
+        "strncmp", "strncpy", "strnlen", "strpbrk", "strrchr", "strspn", "strstr", "symlink",
+        "symlinkat", "tcdrain", "tcflow", "tcflush", "tcgetattr", "tcgetpgrp", "tcsendbreak",
+        "tcsetattr", "tcsetpgrp", "time", "times", "umask", "uname", "unlink", "unlinkat",
+        "utimensat", "wait", "waitpid", "write",
+        /* Linux system call wrappers (one system call, no lock, no allocation) */
+        "syscall", "unshare", "setns", "mount", "umount", "umount2", "pivot_root", "chroot",
+        "prctl", "sethostname", "setdomainname", "setgroups", "setresuid", "setresgid",
+        "setreuid", "setregid", "getresuid", "getresgid", "capset", "capget", "close_range",
+        "pipe2", "dup3", "accept4", "ioctl", "personality", "setrlimit", "setrlimit64",
+        "prlimit", "prlimit64", "getrlimit", "nanosleep", "clock_nanosleep", "sched_yield",
+        "wait4", "waitid", "_Fork", "vfork", "clone", "clone3", "gettid", "getpgid", "getsid",
+        "execveat", "statfs", "fstatfs", "statx", "open64", "openat64", "lseek64", "stat64",
+        "fstat64", "lstat64", "fstatat64", "readv", "writev", "pread", "pread64", "pwrite",
+        "pwrite64", "eventfd", "mount_setattr", "open_tree", "move_mount", "fsopen", "fsmount",
+        "fsconfig", "ppoll", "getdents64", "seccomp", "sigtimedwait", "sigwaitinfo",
+        "__errno_location",
+        /* fortified forms of allowed functions */
+        "__memcpy_chk", "__memmove_chk", "__memset_chk", "__strcpy_chk", "__stpcpy_chk",
+        "__strncpy_chk", "__read_chk", "__readlink_chk", "__readlinkat_chk", "__open_2",
+        "__open64_2", "__openat_2", "__openat64_2", "__poll_chk", "__ppoll_chk",
+        /* the compiler's own */
+        "__stack_chk_fail", "_GLOBAL_OFFSET_TABLE_", NULL};
+
+static const char *const allowed_prefixes[] = {"__asan_", "__ubsan_", "__sanitizer_", "__lsan_",
+                                               NULL};
+
+static bool allowed(const char *sym)
+{
+        /* versioned names: memcpy@GLIBC_2.14 */
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(sym, "@"), sym);
+        for (int i = 0; allowlist[i]; i++)
+                if (strcmp(name, allowlist[i]) == 0)
+                        return true;
+        for (int i = 0; allowed_prefixes[i]; i++)
+                if (strncmp(name, allowed_prefixes[i], strlen(allowed_prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* Symbols defined in the archive (one object may call another's), as
+ * "\nname\n" entries. */
+static char *defined_symbols(const char *archive)
+{
+        char *argv[] = {"/usr/bin/nm", "--defined-only", "--no-sort", (char *)archive, NULL};
+        struct tap_run_result res;
+        CHECK_OK(tap_run(argv, NULL, 30, &res));
+        if (tap_exit_code(res.status) != 0)
+                FAIL("nm --defined-only '%s' failed: %s", archive, res.err);
+        char *out = calloc(1, res.out_len + 2);
+        size_t len = 0;
+        out[len++] = '\n';
+        for (char *line = strtok(res.out, "\n"); line; line = strtok(NULL, "\n")) {
+                /* "0000000000000000 T name" */
+                char *sp = strrchr(line, ' ');
+                if (!sp || sp - line < 2 || sp[-2] != ' ')
+                        continue;
+                len += (size_t)sprintf(out + len, "%s\n", sp + 1);
+        }
+        return out;
+}
+
+/* Undefined symbols of an archive, checked; returns the number that are not
+ * allowed and puts them, one per line, in *bad. */
+static int check_archive(const char *archive, char **bad, int *total)
+{
+        char *defined = defined_symbols(archive);
+        char *argv[] = {"/usr/bin/nm", "-u", "--no-sort", (char *)archive, NULL};
+        struct tap_run_result res;
+        CHECK_OK(tap_run(argv, NULL, 30, &res));
+        if (tap_exit_code(res.status) != 0)
+                FAIL("nm -u '%s' failed: %s", archive, res.err);
+        size_t cap = res.out_len + 1, len = 0;
+        *bad = calloc(1, cap);
+        int n = 0;
+        *total = 0;
+        for (char *line = strtok(res.out, "\n"); line; line = strtok(NULL, "\n")) {
+                /* "                 U name", file headers "x.o:" and blanks */
+                char *u = strstr(line, " U ");
+                if (!u)
+                        continue;
+                const char *sym = u + 3;
+                char key[300];
+                snprintf(key, sizeof(key), "\n%.*s\n", (int)strcspn(sym, "@"), sym);
+                if (strstr(defined, key))
+                        continue;
+                (*total)++;
+                if (allowed(sym) || strstr(*bad, sym))
+                        continue;
+                len += (size_t)snprintf(*bad + len, cap - len, "%s\n", sym);
+                n++;
+        }
+        return n;
+}
+
+TEST(child_objects_call_only_async_signal_safe_functions)
+{
+        char *archive = tap_build_path("src/libcloister-child.a");
+        char *bad;
+        int total;
+        int n = check_archive(archive, &bad, &total);
+        tap_diag("%d undefined symbol references in %s", total, archive);
+        if (n)
+                FAIL("the child side calls %d function(s) that are not async-signal-safe:\n%s",
+                     n, bad);
+        /* the check can fail: the test harness uses stdio and malloc */
+        char *tap = tap_build_path("tests/libtap.a");
+        n = check_archive(tap, &bad, &total);
+        CHECK(n > 0);
+        CHECK(strstr(bad, "printf") != NULL || strstr(bad, "fprintf") != NULL);
+        CHECK(strstr(bad, "malloc\n") != NULL || strstr(bad, "realloc\n") != NULL);
+}
+
+/* ---- 500 sandboxes from a busy multithreaded process ---- */
+
+#define STRESS_SANDBOXES 500
+#define STRESS_THREADS 8
+
+static atomic_int stop;
+static atomic_int done;
+static FILE *sink;
+
+/* Keep malloc's arenas and a shared FILE's lock taken as much as possible,
+ * so that a fork (or clone) lands while another thread holds them. */
+static void *busy(void *arg)
+{
+        unsigned seed = (unsigned)(size_t)arg;
+        while (!atomic_load(&stop)) {
+                size_t n = 16 + rand_r(&seed) % 4096;
+                char *p = malloc(n);
+                if (!p)
+                        continue;
+                memset(p, 'x', n);
+                flockfile(sink);
+                fprintf(sink, "%.*s %u\n", 32, p, seed);
+                funlockfile(sink);
+                char *q = realloc(p, n * 2);
+                free(q ? q : p);
+        }
+        return NULL;
+}
+
+/* Fails the test when no sandbox has finished for 20 s: one is hanging. */
+static void *watchdog(void *arg)
+{
+        (void)arg;
+        int last = -1;
+        time_t since = time(NULL);
+        while (!atomic_load(&stop)) {
+                int d = atomic_load(&done);
+                if (d != last) {
+                        last = d;
+                        since = time(NULL);
+                } else if (time(NULL) - since > 20) {
+                        FAIL("sandbox %d of %d has not finished after 20 s: it hangs", d + 1,
+                             STRESS_SANDBOXES);
+                }
+                usleep(100 * 1000);
+        }
+        return NULL;
+}
+
+static void one_sandbox(int i)
+{
+        struct cl_error err = {0};
+        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
+        char code[16];
+        snprintf(code, sizeof(code), "%d", i % 100);
+        char *argv[] = {"/probe", "exit", code, NULL};
+        if (sandbox_plan_new(&plan, &err) < 0 || sandbox_plan_add_defaults(plan, &err) < 0 ||
+            sandbox_plan_add_bind(plan, pr_probe(), "/probe", SANDBOX_BIND_RO, &err) < 0 ||
+            sandbox_plan_set_argv(plan, argv, &err) < 0)
+                FAIL("plan: %s", err.msg);
+        struct sandbox_result res;
+        memset(&res, 0, sizeof(res));
+        if (sandbox_run(plan, &res, &err) < 0)
+                FAIL("sandbox %d: %s", i, err.msg);
+        if (res.setup_failed)
+                FAIL("sandbox %d could not be set up: %s", i, res.error.msg);
+        if (res.exit_code != i % 100)
+                FAIL("sandbox %d exited %d, want %d", i, res.exit_code, i % 100);
+}
+
+TEST_TIMEOUT(sandboxes_from_busy_threads, 240)
+{
+        sink = fopen("/dev/null", "we");
+        CHECK(sink != NULL);
+        pthread_t threads[STRESS_THREADS], dog;
+        for (size_t i = 0; i < STRESS_THREADS; i++)
+                CHECK_INT(pthread_create(&threads[i], NULL, busy, (void *)(i + 1)), ==, 0);
+        CHECK_INT(pthread_create(&dog, NULL, watchdog, NULL), ==, 0);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < STRESS_SANDBOXES; i++) {
+                one_sandbox(i);
+                atomic_fetch_add(&done, 1);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        atomic_store(&stop, 1);
+        for (size_t i = 0; i < STRESS_THREADS; i++)
+                pthread_join(threads[i], NULL);
+        pthread_join(dog, NULL);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        tap_diag("%d sandboxes with %d busy threads: %.2f s (%.1f ms each)", STRESS_SANDBOXES,
+                 STRESS_THREADS, secs, secs * 1000 / STRESS_SANDBOXES);
+}
