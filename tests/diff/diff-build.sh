@@ -370,6 +370,14 @@ for file in "$corpus"/*.nix; do
                 compare_env_dump "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")"
         fi
 done
+# Nix itself accepts cloister's store: every path registered there, its NAR
+# hash and its references, read from cloister's database by Nix 2.8
+if [ -z "$nix_only" ] && [ -e "$clroot/nix/var/nix/db/db.sqlite" ]; then
+        check "Nix 2.8 verifies cloister's store (nix-store --verify --check-contents)" \
+                bash -c 'out=$(nix-store --store "$1" --verify --check-contents 2>&1) &&
+                        ! grep -Eq "error|warning|invalid|modified" <<< "$out" || { echo "$out"; false; }' \
+                _ "$clroot"
+fi
 echo "# $((SECONDS - start)) s"
 echo "1..$n"
 [ $failed -eq 0 ]
