@@ -5,6 +5,7 @@
 
 #include "cli/cli-drv.h"
 #include "cli/cli-run.h"
+#include "cli/cli-build.h"
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -17,6 +18,8 @@ static const struct cli_command commands[] = {
         {"store", cli_store_main, "add, dump, restore, hash and query store paths"},
         {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
         {"run", cli_run_main, "run a command in a fresh sandbox"},
+        {"build", cli_build_main, "build derivations in the sandbox"},
+        {"log", cli_log_main, "print the stored build log of a derivation"},
         {NULL, NULL, NULL},
 };
 
