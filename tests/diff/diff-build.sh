@@ -161,73 +161,40 @@ fi
 # path of a logical store path under a root
 phys() { printf '%s%s' "$1" "$2"; }
 
-# Queries answered from the store databases directly (both use Nix's
-# schema): a sqlite3 process costs milliseconds where a Nix command costs
-# half a second, which keeps the test fast. Store paths hold no quotes.
+# The store databases (both in Nix's schema) are read with sqlite3, each
+# into three arrays at once: Nix's after its builds, cloister's after its
+# builds. A Nix command costs half a second; this keeps the test fast.
+# Store paths hold no quotes or spaces.
 nixdb=$nixroot/nix/var/nix/db/db.sqlite
 cldb=$clroot/nix/var/nix/db/db.sqlite
 sql() { sqlite3 -readonly -separator ' ' "$1" "$2"; }
-# outputs DB DRV: the output paths of DRV
-outputs() {
-        sql "$1" "select o.path from DerivationOutputs o join ValidPaths v on o.drv = v.id
-                where v.path = '$2' order by o.path"
+# load_db DB WHO: fills WHO_info (path -> 'hash narSize deriver ca'),
+# WHO_refs (path -> its references) and WHO_outs (.drv -> its output
+# paths), lists sorted and space-separated
+declare -A nix_info=() nix_refs=() nix_outs=() cl_info=() cl_refs=() cl_outs=()
+load_db() {
+        local -n info=$2_info refs=$2_refs outs=$2_outs
+        local a b
+        info=() refs=() outs=()
+        while read -r a b; do info[$a]=$b; done < <(sql "$1" "select path, hash, narSize,
+                ifnull(deriver, '-'), ifnull(ca, '-') from ValidPaths")
+        while read -r a b; do refs[$a]+="${refs[$a]:+ }$b"; done < <(sql "$1" "select v.path,
+                r.path from Refs f join ValidPaths v on f.referrer = v.id join ValidPaths r on
+                f.reference = r.id order by v.path, r.path")
+        while read -r a b; do outs[$a]+="${outs[$a]:+ }$b"; done < <(sql "$1" "select v.path,
+                o.path from DerivationOutputs o join ValidPaths v on o.drv = v.id
+                order by v.path, o.path")
 }
-# references DB PATH: what PATH refers to, sorted
-references() {
-        sql "$1" "select r.path from Refs f join ValidPaths v on f.referrer = v.id
-                join ValidPaths r on f.reference = r.id where v.path = '$2' order by r.path"
-}
-# info DB PATH: PATH's registration as 'hash narSize deriver ca'
-info() {
-        sql "$1" "select hash, narSize, ifnull(deriver, '-'), ifnull(ca, '-') from ValidPaths
-                where path = '$2'"
-}
-# valid DB PATH...: succeeds when every PATH is valid
-valid() {
-        local p
-        for p in "${@:2}"; do
-                [ "$(sql "$1" "select count(*) from ValidPaths where path = '$p'")" = 1 ] || return 1
-        done
-}
+# lines WORDS: one word a line
+lines() { [ -z "$*" ] || printf '%s\n' $*; }
 
-# Puts DRV and its inputs into cloister's store, dependencies first: input
-# sources with `nix-store --export | cloister store import` (they may be
-# text paths, from builtins.toFile, which `store add` does not make), the
-# .drv files with `cloister drv add` of `nix show-derivation` JSON, which
-# must give Nix's .drv path. busybox is already there (`cloister store add`).
-declare -A transferred=(["$bb"]=1)
-transfer() {
-        local drv=$1 p got json
-        [ -n "${transferred[$drv]:-}" ] && return 0
-        for p in $(references "$nixdb" "$drv"); do
-                [ -n "${transferred[$p]:-}" ] && continue
-                case "$p" in
-                *.drv)
-                        transfer "$p" || return 1
-                        ;;
-                *)
-                        got=$(nix-store "${nixs[@]}" --export "$p" |
-                                "$cloister" store import "${cl_store[@]}" 2>&1) || {
-                                echo "cloister store import '$p': $got"; return 1; }
-                        [ "$got" = "$p" ] || { echo "cloister store import gives '$got', Nix '$p'"; return 1; }
-                        transferred[$p]=1
-                        ;;
-                esac
-        done
-        json=$tmp/json/${drv##*/}.json
-        mkdir -p "$tmp/json"
-        nix "${nixs[@]}" show-derivation "$drv" > "$json" || return 1
-        got=$("$cloister" drv add "${cl_store[@]}" "$json" 2>&1) || {
-                echo "cloister drv add '$json': $got"; return 1; }
-        [ "$got" = "$drv" ] || { echo "cloister drv add gives '$got', Nix '$drv'"; return 1; }
-        transferred[$drv]=1
-}
-
-# The derivations in DRV's closure (DRV included), each once
+# The derivations in DRV's closure (DRV included), from Nix's database
 closure_drvs() {
         local d
         echo "$1"
-        for d in $(references "$nixdb" "$1" | grep '\.drv$'); do closure_drvs "$d"; done
+        for d in ${nix_refs[$1]:-}; do
+                case "$d" in *.drv) closure_drvs "$d" ;; esac
+        done
 }
 
 # the hash that fod-mismatch.nix's output has, base-32 or SRI
@@ -312,18 +279,17 @@ compare_env_dump() {
         done
 }
 
-# Compares one output path as the two databases record it (NAR hash, NAR
-# size, deriver, content address, references) and as `cloister store query`
-# reports it. That the files match the recorded NAR hash is Nix's `--verify
-# --check-contents` at the end.
+# Compares one output path as the two databases record it: NAR hash, NAR
+# size, deriver, content address, references. That the files match the
+# recorded NAR hash is Nix's `--verify --check-contents` at the end.
 compare_output() {
-        local case=$1 p=$2 drv=$3 ni ci
+        local case=$1 p=$2 ni ci
         if [ ! -e "$(phys "$clroot" "$p")" ]; then
                 not_ok "$case: cloister produced '$p'"
                 return
         fi
-        ni=$(info "$nixdb" "$p")
-        ci=$(info "$cldb" "$p")
+        ni=${nix_info[$p]:-}
+        ci=${cl_info[$p]:-not registered}
         if [ "$case" != env-dump ]; then
                 same "$case: NAR hash, size, deriver and CA of ${p#/nix/store/} as Nix registers them" \
                         "$ni" "$ci"
@@ -331,19 +297,14 @@ compare_output() {
                         diff -r --no-dereference "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")" 2>&1 |
                                 head -20 | diag
                 fi
+                all_outputs+=("$p")
         else
                 # its contents differ by design (ENV_DUMP_EXCEPTIONS)
                 same "$case: deriver and CA of ${p#/nix/store/} as Nix registers them" \
                         "$(cut -d' ' -f3- <<< "$ni")" "$(cut -d' ' -f3- <<< "$ci")"
         fi
-        local nr
-        nr=$(references "$nixdb" "$p")
-        same "$case: references of ${p#/nix/store/}" "$nr" "$(references "$cldb" "$p")"
-        same "$case: cloister store query --references ${p#/nix/store/}" \
-                "$nr" "$("$cloister" store query "${cl_store[@]}" --references "$p" 2>&1 | sort)"
-        same "$case: cloister store query --deriver ${p#/nix/store/}" "$drv" \
-                "$("$cloister" store query "${cl_store[@]}" --deriver "$p" 2>&1)"
-        [ "$case" = env-dump ] || all_outputs+=("$p")
+        same "$case: references of ${p#/nix/store/}" "$(lines ${nix_refs[$p]:-})" \
+                "$(lines ${cl_refs[$p]:-})"
 }
 
 start=$SECONDS
@@ -387,13 +348,16 @@ if [ ${#ok_drvs[@]} -gt 0 ]; then
         timeout $build_timeout nix-store "${nixs[@]}" --realise --keep-going "${ok_drvs[@]}" \
                 > /dev/null 2> "$tmp/nix-ok.err"
 fi
+load_db "$nixdb" nix
 declare -A nix_fine=()
 for case in "${cases[@]}"; do
         drv=${drv_of[$case]:-}
         [ -n "$drv" ] || continue
         want=$(expected_failure "$case")
         if [ -z "$want" ]; then
-                if ! valid "$nixdb" $(outputs "$nixdb" "$drv"); then
+                missing=
+                for p in ${nix_outs[$drv]:-}; do [ -n "${nix_info[$p]:-}" ] || missing+=" $p"; done
+                if [ -n "$missing" ] || [ -z "${nix_outs[$drv]:-}" ]; then
                         not_ok "$case: Nix builds it (the corpus is wrong)"
                         grep -F -A12 "${drv#/nix/store/}" "$tmp/nix-ok.err" | tail -20 | diag
                         continue
@@ -419,19 +383,34 @@ done
 echo "# Nix: instantiated and built in $((SECONDS - start)) s"
 t_cl=$SECONDS
 
-# cloister's builds, compared
-all_outputs=()
+# The same inputs in cloister's store: the input sources through `nix-store
+# --export | cloister store import` (some are text paths, from
+# builtins.toFile, which `store add` does not make), the .drv files through
+# `cloister drv add` of `nix show-derivation` JSON (one document: drv add
+# orders it), each of which must come out at Nix's path. busybox is there
+# already, by `cloister store add`.
+if [ -z "$nix_only" ]; then
+        all_drvs=$(for case in "${!nix_fine[@]}"; do closure_drvs "${drv_of[$case]}"; done | sort -u)
+        srcs=$(for d in $all_drvs; do lines ${nix_refs[$d]:-}; done | grep -v '\.drv$' |
+                grep -vxF "$bb" | sort -u)
+        if [ -n "$srcs" ]; then
+                same "input sources: cloister store import of Nix's export gives Nix's paths" "$srcs" \
+                        "$(nix-store "${nixs[@]}" --export $srcs |
+                                "$cloister" store import "${cl_store[@]}" 2>&1 | sort)"
+        fi
+        if [ -n "$all_drvs" ]; then
+                nix "${nixs[@]}" show-derivation $all_drvs > "$tmp/drvs.json"
+                same "derivations: cloister drv add of Nix's JSON gives Nix's .drv paths" "$all_drvs" \
+                        "$("$cloister" drv add "${cl_store[@]}" "$tmp/drvs.json" 2>&1 | sort)"
+        fi
+fi
+
+# cloister's builds
+built=()
 for case in "${cases[@]}"; do
         [ -z "$nix_only" ] && [ -n "${nix_fine[$case]:-}" ] || continue
         drv=${drv_of[$case]}
         want=$(expected_failure "$case")
-        if ! m=$(transfer "$drv"); then
-                not_ok "$case: inputs copied into cloister's store"
-                printf '%s\n' "$m" | diag
-                continue
-        fi
-        # (transfer ran in a subshell: mark what it added, for the next case)
-        for p in $(sql "$cldb" "select path from ValidPaths"); do transferred[$p]=1; done
 
         timeout $build_timeout "$cloister" build "${cl_store[@]}" "${cl_build_opts[@]}" "$drv" \
                 > "$tmp/cl.out" 2> "$tmp/cl.err"
@@ -454,7 +433,7 @@ for case in "${cases[@]}"; do
                 fi
                 # nothing of the failed derivation is left in the store
                 left=
-                for p in $(outputs "$nixdb" "$drv"); do
+                for p in ${nix_outs[$drv]}; do
                         [ -e "$(phys "$clroot" "$p")" ] || [ -L "$(phys "$clroot" "$p")" ] && left+=" $p"
                 done
                 same "$case: no output of the failed build is left in the store" "" "$left"
@@ -467,23 +446,34 @@ for case in "${cases[@]}"; do
         fi
         ok "$case: cloister build succeeds"
         same "$case: cloister build prints the output paths" \
-                "$(outputs "$nixdb" "$drv")" "$(sort "$tmp/cl.out")"
-        for d in $(closure_drvs "$drv" | sort -u); do
-                for p in $(outputs "$nixdb" "$d"); do
-                        compare_output "$case" "$p" "$d"
-                done
-        done
-        if [ "$case" = env-dump ]; then
-                p=$(outputs "$nixdb" "$drv")
-                compare_env_dump "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")"
-        fi
+                "$(lines ${nix_outs[$drv]})" "$(sort "$tmp/cl.out")"
+        built+=("$case")
 done
+
+# What cloister built and registered, compared
+all_outputs=()
+if [ ${#built[@]} -gt 0 ]; then
+        load_db "$cldb" cl
+        for case in "${built[@]}"; do
+                drv=${drv_of[$case]}
+                for d in $(closure_drvs "$drv" | sort -u); do
+                        for p in ${nix_outs[$d]}; do compare_output "$case" "$p"; done
+                done
+                if [ "$case" = env-dump ]; then
+                        p=${nix_outs[$drv]}
+                        compare_env_dump "$(phys "$nixroot" "$p")" "$(phys "$clroot" "$p")"
+                fi
+        done
+fi
 [ -n "$nix_only" ] || echo "# cloister: copied, built and compared in $((SECONDS - t_cl)) s"
 if [ ${#all_outputs[@]} -gt 0 ]; then
         # cloister's query CLI against Nix's, once for all outputs
         same "cloister store query --hash gives what nix-store -q --hash gives, for every output" \
                 "$(nix-store "${nixs[@]}" -q --hash "${all_outputs[@]}")" \
                 "$("$cloister" store query "${cl_store[@]}" --hash "${all_outputs[@]}" 2>&1)"
+        same "cloister store query --deriver gives what nix-store -q --deriver gives, for every output" \
+                "$(nix-store "${nixs[@]}" -q --deriver "${all_outputs[@]}")" \
+                "$("$cloister" store query "${cl_store[@]}" --deriver "${all_outputs[@]}" 2>&1)"
 fi
 # A store root below a directory only root may search (0700, as /root or
 # mktemp -d): Nix 2.8 builds there (Nix's store above is in one).
