@@ -5,8 +5,9 @@
 #  1. runs the static probe in a fresh sandbox whose root holds nothing but
 #     the probe itself (plus what every sandbox has: /dev, /proc, /tmp,
 #     /etc/passwd, /etc/group); the probe prints what it sees from inside;
-#  2. builds a small graph of derivations in the sandbox, in a store of its
-#     own (build/example-store, a store root as Nix's --store takes):
+#  2. builds a small graph of derivations in the sandbox, in a fresh store
+#     of its own (build/example-store, a store root as Nix's --store takes;
+#     as root it creates the build users group 'nixbld' if it is missing):
 #       busybox   the static busybox, added to the store (cloister store add)
 #       hello     assembles examples/graph/hello.hex into a static x86-64
 #                 executable with busybox (examples/graph/assemble.sh)
@@ -30,7 +31,20 @@ if [ "${1:-}" != --no-probe ]; then
         echo
 fi
 
+# As root, builders run as leased build users: members of the group
+# 'nixbld' (cloister's default build-users-group, as Nix's). Debian's nix-bin
+# package creates them; without it, the example does, as Nix's installer does.
+if ! getent group nixbld > /dev/null; then
+        echo "== creating the build users group 'nixbld' and its members nixbld1..4"
+        groupadd --system nixbld
+        for i in 1 2 3 4; do
+                useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+                        --gid nixbld --groups nixbld --comment "cloister build user $i" "nixbld$i"
+        done
+fi
+
 root=$src/build/example-store
+rm -rf "$root"          # a fresh store each time, so that everything is built
 store=(--store "$root")
 work=$(mktemp -d /tmp/cloister-example.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -104,8 +118,8 @@ echo
 echo "result:     $greeting"
 echo "it says:    $(cat "$root$greeting/greeting.txt")"
 echo "references: $("$cloister" store query "${store[@]}" --references "$greeting" | tr '\n' ' ')"
-echo "the program hello, run outside the sandbox (it needs nothing):"
-"$root$hello/bin/hello"
+echo "hello, run in a sandbox that holds nothing else (it needs nothing):"
+"$cloister" run --ro-bind "$root$hello/bin/hello" /hello -- /hello
 log=$root/nix/var/log/nix/drvs/${greeting_drv:11:2}/${greeting_drv:13}.bz2
 echo "build log:  $log"
 echo "== cloister log ${store[*]} $greeting_drv"
