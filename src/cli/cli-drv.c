@@ -197,6 +197,23 @@ static int add_one(const struct drv_add_options *opts, struct drv_json_item *it)
         return 0;
 }
 
+struct lazy_db {
+        struct store_db_options options;
+        struct store_db **db;
+};
+
+static int register_lazily(void *userdata, const struct drv_registration *reg,
+                           struct cl_error *err)
+{
+        struct lazy_db *lazy = userdata;
+        if (!*lazy->db) {
+                int r = store_db_open(&lazy->options, lazy->db, err);
+                if (r < 0)
+                        return r;
+        }
+        return store_register_drv(*lazy->db, reg, err);
+}
+
 static int drv_add_main(const char *file)
 {
         _cleanup_free_ char *root = NULL;
@@ -224,18 +241,14 @@ static int drv_add_main(const char *file)
                 log_error("'%s': %s", file, err.msg);
                 return CL_EXIT_FAILURE;
         }
-        /* every .drv written is registered in the store database */
+        /* every .drv written is registered in the store database, opened on the
+         * first registration so that a refused derivation creates nothing */
         _cleanup_store_db_ struct store_db *db = NULL;
-        struct store_db_options dbo = {.root = root, .store_dir = arg_store_dir};
-        if (store_db_open(&dbo, &db, &err) < 0) {
-                log_cl_error(&err);
-                drv_json_items_free(items, n);
-                return CL_EXIT_FAILURE;
-        }
+        struct lazy_db lazy = {.options = {.root = root, .store_dir = arg_store_dir}, .db = &db};
         struct drv_add_options opts = {.root = root,
                                        .store_dir = arg_store_dir,
-                                       .register_drv = store_register_drv,
-                                       .register_userdata = db};
+                                       .register_drv = register_lazily,
+                                       .register_userdata = &lazy};
         /* derivations of one document may depend on each other: add each one
          * after the inputs that the document also holds */
         _cleanup_free_ char *added = calloc(n + 1, 1);

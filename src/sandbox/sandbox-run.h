@@ -14,14 +14,14 @@
 struct sandbox;
 
 struct sandbox_result {
-        int exit_code;      /* what a CLI exits with: the command's code, 128+N, 125-127 */
-        int exited;         /* the command ended: status is its wait status */
-        int status;         /* wait status */
-        int setup_failed;   /* the sandbox could not be set up or the command not run */
+        int exit_code;         /* what a CLI exits with: the command's code, 128+N, 125-127 */
+        int exited;            /* the command ended: status is its wait status */
+        int status;            /* wait status */
+        int setup_failed;      /* the sandbox could not be set up or the command not run */
         struct cl_error error; /* the sentence when setup_failed */
-        pid_t init_pid;     /* the sandbox's PID 1, as the host sees it */
-        struct rusage rusage; /* of the whole sandbox (every process reaped inside) */
-        uint64_t wall_ns;   /* from fork to the end */
+        pid_t init_pid;        /* the sandbox's PID 1, as the host sees it */
+        struct rusage rusage;  /* of the whole sandbox (every process reaped inside) */
+        uint64_t wall_ns;      /* from fork to the end */
 };
 
 /* Called once the command has been exec'd (the sandbox is complete). */
@@ -49,6 +49,14 @@ int sandbox_kill(struct sandbox *sb, int sig);
 
 /* The sandbox's PID 1 as the host sees it, or 0 when not yet known. */
 pid_t sandbox_init_pid(const struct sandbox *sb);
+
+/* The inode number of the sandbox's namespace name ("mnt", "pid", ...: the
+ * names in /proc/PID/ns), as PID 1 reported it, or 0 if unknown. */
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name);
+
+/* The helper that made the sandbox's namespaces (and waits for PID 1), as
+ * the host sees it, or 0 when it has been reaped. */
+pid_t sandbox_helper_pid(const struct sandbox *sb);
 
 /* Kill whatever still runs, reap it, free everything. */
 void sandbox_free(struct sandbox *sb);

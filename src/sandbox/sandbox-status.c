@@ -3,6 +3,8 @@
  * the peak RSS of the whole sandbox from wait4's rusage. */
 #include "sandbox/sandbox-status.h"
 
+#include "base/base-cleanup.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -48,14 +50,15 @@ int sandbox_status_write_start(int fd, const struct sandbox *sb, struct cl_error
         if (!obj)
                 return cl_err(err, ENOMEM, "status object");
         json_object_set_new(obj, "child-pid", json_integer(pid));
-        for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-                char path[64], key[32];
-                struct stat st;
-                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i]);
-                if (stat(path, &st) < 0)
-                        continue; /* already gone: the command was quick */
+        /* PID 1 reports them: it is not dumpable (the command must not read
+         * it), so an unprivileged caller could not look at its /proc/PID/ns */
+        for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
+                char key[32];
+                uint64_t id = sandbox_namespace_id(sb, ns[i]);
+                if (!id)
+                        continue;
                 snprintf(key, sizeof(key), "%s-namespace", ns[i]);
-                json_object_set_new(obj, key, json_integer((json_int_t)st.st_ino));
+                json_object_set_new(obj, key, json_integer((json_int_t)id));
         }
         return write_object(fd, obj, err);
 }
@@ -66,6 +69,35 @@ static double seconds(const struct timeval *tv)
 }
 
 int sandbox_status_write_exit(int fd, const struct sandbox_result *res, struct cl_error *err)
+{
+        return sandbox_status_write_exit_extra(fd, res, NULL, err);
+}
+
+static void add_extra(json_t *obj, const struct sandbox_result *res,
+                      const struct sandbox_status_extra *x)
+{
+        json_object_set_new(obj, "limit", x->limit ? json_string(x->limit) : json_null());
+        if (x->have_cgroup_cpu) {
+                json_object_set_new(obj, "cgroup-user-time", json_real(x->cgroup_user_time));
+                json_object_set_new(obj, "cgroup-system-time", json_real(x->cgroup_system_time));
+        }
+        if (x->have_memory_peak) {
+                json_object_set_new(obj, "memory-peak", json_integer((json_int_t)x->memory_peak));
+                json_object_set_new(obj, "memory-peak-source", json_string("cgroup"));
+        } else {
+                json_object_set_new(obj, "memory-peak",
+                                    json_integer((json_int_t)res->rusage.ru_maxrss * 1024));
+                json_object_set_new(obj, "memory-peak-source", json_string("rusage"));
+        }
+        json_object_set_new(obj, "oom-kills", json_integer((json_int_t)x->oom_kills));
+        json_object_set_new(obj, "pids-max-hits", json_integer((json_int_t)x->pids_max_hits));
+        if (x->have_output)
+                json_object_set_new(obj, "output-bytes", json_integer((json_int_t)x->output_bytes));
+}
+
+int sandbox_status_write_exit_extra(int fd, const struct sandbox_result *res,
+                                    const struct sandbox_status_extra *extra,
+                                    struct cl_error *err)
 {
         json_t *obj = json_object();
         if (!obj)
@@ -80,5 +112,7 @@ int sandbox_status_write_exit(int fd, const struct sandbox_result *res, struct c
         json_object_set_new(obj, "user-time", json_real(seconds(&res->rusage.ru_utime)));
         json_object_set_new(obj, "system-time", json_real(seconds(&res->rusage.ru_stime)));
         json_object_set_new(obj, "max-rss", json_integer(res->rusage.ru_maxrss));
+        if (extra)
+                add_extra(obj, res, extra);
         return write_object(fd, obj, err);
 }

@@ -201,11 +201,16 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                         cl_err_prefix(err, "canonicalise '%s'", o->info.path);
                         break;
                 }
-                if (renameat(stage->fd, o->name, store_fd, base) < 0) {
-                        r = cl_err(err, errno, "move '%s' into place", o->info.path);
+                r = store_move_at(stage->fd, o->name, store_fd, base, err);
+                if (r < 0) {
+                        r = cl_err(err, -r, "move '%s' into place", o->info.path);
                         break;
                 }
                 moved[i] = true;
+                /* the move touched the top directory's mtime */
+                r = store_canonicalise_top_at(store_fd, base, err);
+                if (r < 0)
+                        break;
                 infos[n_new++] = o->info;
         }
         if (r == 0 && n_new > 0)
@@ -219,8 +224,9 @@ int store_install(struct store_db *db, struct store_stage *stage, struct store_s
                                 (void)store_remove_tree_at(store_fd, base, NULL);
                 }
         }
+        /* the lock files go either way: the stale marker makes that safe */
         for (size_t i = 0; i < n; i++)
-                store_path_lock_release(&locks[i], r == 0);
+                store_path_lock_release(&locks[i], true);
         return r;
 }
 
@@ -340,12 +346,18 @@ static int stage_recursive(struct store_stage *stage, const char *src, struct tw
         return 0;
 }
 
-/* Copy the bytes of the regular file src (following symlinks, as Nix's
- * readFile) into the stage as "x", hashing them with algo. */
+/* Copy the bytes of the regular file src into the stage as "x", hashing them
+ * with algo. */
 static int stage_flat(struct store_stage *stage, const char *src, enum hash_type algo,
                       struct hash *ret, struct cl_error *err)
 {
-        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* Nix 2.8 takes the object through its NAR, so a symlink is refused
+         * and the executable bit is kept */
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (in < 0 && errno == ELOOP)
+                return cl_errx(err, EINVAL,
+                               "cannot add '%s' flat: it is a symbolic link, not a regular file",
+                               src);
         if (in < 0)
                 return cl_err(err, errno, "open '%s'", src);
         struct stat st;
@@ -379,6 +391,8 @@ static int stage_flat(struct store_stage *stage, const char *src, enum hash_type
                 if (r < 0)
                         return cl_err(err, -r, "copy '%s' into the store", src);
         }
+        if (fchmod(out, st.st_mode & S_IXUSR ? 0555 : 0444) < 0)
+                return cl_err(err, errno, "chmod the copy of '%s'", src);
         r = hash_final(&ctx, ret);
         return r < 0 ? cl_err(err, -r, "hash '%s'", src) : 0;
 }
@@ -423,8 +437,8 @@ int store_add_path(struct store_db *db, const char *src, enum store_ca_method me
                 if (r < 0)
                         return r;
         }
-        /* canonicalise before hashing the NAR of a flat file: the NAR records
-         * the executable bit, which Nix never gives a flat object */
+        /* canonicalise before hashing the NAR of a flat file, which records
+         * the executable bit */
         r = store_canonicalise_at(stage.fd, "x", err);
         if (r < 0)
                 return cl_err_prefix(err, "add '%s'", src);
@@ -542,16 +556,17 @@ int store_delete_path(struct store_db *db, const char *path, struct cl_error *er
                 return r;
         }
         /* out of the way first, so that a failed commit can put it back */
-        bool moved = renameat(store_fd, base, stage.fd, "x") == 0;
-        if (!moved && errno != ENOENT) {
-                r = cl_err(err, errno, "move '%s' out of the store", path);
+        r = store_move_at(store_fd, base, stage.fd, "x", err);
+        bool moved = r == 0;
+        if (r < 0 && r != -ENOENT) {
+                r = cl_err(err, -r, "move '%s' out of the store", path);
                 store_db_rollback(db);
                 return r;
         }
         r = store_db_commit(db, err);
         if (r < 0) {
-                if (moved)
-                        (void)renameat(stage.fd, "x", store_fd, base);
+                if (moved && store_move_at(stage.fd, "x", store_fd, base, NULL) == 0)
+                        (void)store_canonicalise_top_at(store_fd, base, NULL);
                 return r;
         }
         store_path_lock_release(&lock, true);

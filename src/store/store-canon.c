@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static int strip_xattrs(int dirfd, const char *name, struct cl_error *err)
         return 0;
 }
 
-static int canon_one(int dirfd, const char *name, unsigned depth, struct cl_error *err)
+static int canon_one(int dirfd, const char *name, unsigned depth, bool recurse,
+                     struct cl_error *err)
 {
         if (depth > CANON_MAX_DEPTH)
                 return cl_errx(err, ELOOP, "'%s': directories nested too deeply", name);
@@ -65,7 +67,7 @@ static int canon_one(int dirfd, const char *name, unsigned depth, struct cl_erro
         int r = strip_xattrs(dirfd, name, err);
         if (r < 0)
                 return r;
-        if (S_ISDIR(st.st_mode)) {
+        if (recurse && S_ISDIR(st.st_mode)) {
                 int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return cl_err(err, errno, "open directory '%s'", name);
@@ -78,7 +80,7 @@ static int canon_one(int dirfd, const char *name, unsigned depth, struct cl_erro
                 while ((errno = 0, e = readdir(dir))) {
                         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                                 continue;
-                        r = canon_one(fd, e->d_name, depth + 1, err);
+                        r = canon_one(fd, e->d_name, depth + 1, true, err);
                         if (r < 0)
                                 return cl_err_prefix(err, "'%s'", name);
                 }
@@ -105,7 +107,38 @@ static int canon_one(int dirfd, const char *name, unsigned depth, struct cl_erro
 
 int store_canonicalise_at(int dirfd, const char *name, struct cl_error *err)
 {
-        return canon_one(dirfd, name, 0, err);
+        return canon_one(dirfd, name, 0, true, err);
+}
+
+int store_canonicalise_top_at(int dirfd, const char *name, struct cl_error *err)
+{
+        return canon_one(dirfd, name, 0, false, err);
+}
+
+int store_move_at(int from_fd, const char *from, int to_fd, const char *to, struct cl_error *err)
+{
+        struct stat st;
+        if (fstatat(from_fd, from, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        /* moving a directory to another parent rewrites its "..": without
+         * privilege that needs its write bit, which a store object lacks */
+        bool opened = S_ISDIR(st.st_mode) && (st.st_mode & 0200) == 0;
+        if (opened && fchmodat(from_fd, from, (st.st_mode & 07777) | 0200, 0) < 0)
+                return cl_err(err, errno, "make '%s' writable", from);
+        int r = renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        if (r == -EINVAL) {
+                /* a file system without RENAME_NOREPLACE: check, then rename */
+                struct stat st2;
+                if (fstatat(to_fd, to, &st2, AT_SYMLINK_NOFOLLOW) == 0)
+                        r = -EEXIST;
+                else
+                        r = renameat(from_fd, from, to_fd, to) < 0 ? -errno : 0;
+        }
+        if (opened &&
+            fchmodat(r == 0 ? to_fd : from_fd, r == 0 ? to : from, st.st_mode & 07777, 0) < 0 &&
+            r == 0)
+                return cl_err(err, errno, "restore the mode of '%s'", to);
+        return r;
 }
 
 static int remove_one(int dirfd, const char *name, unsigned depth, struct cl_error *err)

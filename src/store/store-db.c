@@ -6,6 +6,7 @@
 
 #include "base/base-cleanup.h"
 #include "base/base-fd.h"
+#include "store/store-root.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,7 +238,9 @@ static int store_dir_setup(struct store_db *db, bool created, struct cl_error *e
 {
         if (!created)
                 return 0;
-        if (geteuid() == 0) {
+        /* only the real root: root in a user namespace cannot give the
+         * directory to a group that is not mapped there */
+        if (store_root_is_real_root()) {
                 struct group gr, *res = NULL;
                 char buf[4096];
                 if (getgrnam_r("nixbld", &gr, buf, sizeof(buf), &res) == 0 && res) {

@@ -44,9 +44,11 @@ int store_path_lock_acquire(int dirfd, const char *name, long timeout_ms,
  * deleteLockFile does, so that waiters start over. */
 void store_path_lock_release(struct store_path_lock *l, bool delete);
 
+/* The scope cleanup removes the lock file too: with the stale marker that is
+ * safe whether or not the work under the lock succeeded. */
 static inline void store_path_lock_releasep(struct store_path_lock *l)
 {
-        store_path_lock_release(l, false);
+        store_path_lock_release(l, true);
 }
 #define _cleanup_path_lock_ __attribute__((cleanup(store_path_lock_releasep)))
 

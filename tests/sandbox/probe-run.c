@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +284,18 @@ int pr_find_marked(const char *marker, pid_t *pids, int max)
         return n;
 }
 
+int pr_wait_marked_count(const char *marker, int n, pid_t *pids, int max, unsigned timeout_ms)
+{
+        double end = now() + timeout_ms / 1000.0;
+        for (;;) {
+                int got = pr_find_marked(marker, pids, max);
+                if (got == n || now() > end)
+                        return got;
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+}
+
 int pr_wait_marked_gone(const char *marker, unsigned timeout_ms)
 {
         pid_t pids[16];
@@ -385,4 +399,118 @@ char *pr_proc_status(pid_t pid, const char *key)
         }
         free(st);
         return r;
+}
+
+/* ---- confinement of tests that start many processes ---- */
+
+/* Tasks (threads) whose real uid is ours, as this namespace sees them. */
+static unsigned long own_tasks(void)
+{
+        DIR *d = opendir("/proc");
+        if (!d)
+                FAIL("opendir /proc: %s", strerror(errno));
+        unsigned long n = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                if (e->d_name[0] < '0' || e->d_name[0] > '9')
+                        continue;
+                char *uid = pr_proc_status(atoi(e->d_name), "Uid");
+                char *thr = pr_proc_status(atoi(e->d_name), "Threads");
+                if (uid && thr && strtoul(uid, NULL, 10) == getuid())
+                        n += strtoul(thr, NULL, 10);
+                free(uid);
+                free(thr);
+        }
+        closedir(d);
+        return n;
+}
+
+static void write_text(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+                FAIL("write '%s' to %s: %s", text, path, strerror(errno));
+        close(fd);
+}
+
+/* A pids cgroup leaf for this test (v1's pids hierarchy, or v2), or NULL. */
+static char *make_pids_leaf(unsigned max, char **cgroup_line)
+{
+        char *dir = NULL;
+        const char *v1 = "/sys/fs/cgroup/pids", *v2 = "/sys/fs/cgroup";
+        bool is_v1 = access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0;
+        if (!is_v1) {
+                char *ctl = tap_read_file("/sys/fs/cgroup/cgroup.controllers");
+                bool pids = ctl && strstr(ctl, "pids");
+                free(ctl);
+                if (!pids)
+                        FAIL("no pids cgroup controller to confine the test with");
+                /* the leaf only gets pids.max when its parent delegates it */
+                write_text("/sys/fs/cgroup/cgroup.subtree_control", "+pids");
+        }
+        if (asprintf(&dir, "%s/cloister-test-%d", is_v1 ? v1 : v2, getpid()) < 0)
+                abort();
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                FAIL("mkdir %s: %s", dir, strerror(errno));
+        char *path = NULL, *text = NULL;
+        if (asprintf(&path, "%s/pids.max", dir) < 0 || asprintf(&text, "%u", max) < 0)
+                abort();
+        write_text(path, text);
+        char *back = tap_read_file(path);
+        if (!back || strtoul(back, NULL, 10) != max)
+                FAIL("%s reads '%s', not %u", path, back ? back : "", max);
+        if (asprintf(cgroup_line, "%s/cloister-test-%d\n", is_v1 ? ":pids:" : "0::", getpid()) <
+            0)
+                abort();
+        return dir;
+}
+
+void pr_confined(unsigned max, void (*fn)(void))
+{
+        char *leaf = NULL, *line = NULL;
+        if (pr_real_root())
+                leaf = make_pids_leaf(max, &line);
+        unsigned long limit = leaf ? 0 : own_tasks() + max;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                FAIL("fork: %s", strerror(errno));
+        if (pid == 0) {
+                if (leaf) {
+                        char *procs = NULL;
+                        if (asprintf(&procs, "%s/cgroup.procs", leaf) < 0)
+                                abort();
+                        write_text(procs, "0");
+                        char *cg = tap_read_file("/proc/self/cgroup");
+                        if (!cg || !strstr(cg, line))
+                                FAIL("not in the pids cgroup leaf %s:\n%s", leaf, cg ? cg : "");
+                } else {
+                        struct rlimit rl = {limit, limit}, got;
+                        if (setrlimit(RLIMIT_NPROC, &rl) < 0 ||
+                            getrlimit(RLIMIT_NPROC, &got) < 0 || got.rlim_cur != limit)
+                                FAIL("RLIMIT_NPROC %lu: %s", limit, strerror(errno));
+                }
+                fn();
+                fflush(NULL);
+                _exit(0);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (leaf) {
+                char *procs = NULL;
+                if (asprintf(&procs, "%s/cgroup.procs", leaf) < 0)
+                        abort();
+                for (int i = 0; i < 100 && rmdir(leaf) < 0 && errno == EBUSY; i++) {
+                        /* whatever is left in the leaf goes */
+                        char *left = tap_read_file(procs);
+                        for (char *p = left; p && *p; p += strcspn(p, "\n"), p += !!*p)
+                                kill(atoi(p), SIGKILL);
+                        free(left);
+                        struct timespec ts = {0, 20 * 1000 * 1000};
+                        nanosleep(&ts, NULL);
+                }
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                FAIL("the confined part failed (status %d)", status);
 }

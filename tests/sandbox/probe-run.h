@@ -55,6 +55,9 @@ int pr_spawn_finish(struct pr_spawn *s, unsigned timeout_sec);
 
 /* Host pids whose argv[0] ends in "probe" and whose argv holds marker. */
 int pr_find_marked(const char *marker, pid_t *pids, int max);
+/* Wait until exactly n such processes are seen (a process in the middle of
+ * execve may briefly show no argv); returns how many were last seen. */
+int pr_wait_marked_count(const char *marker, int n, pid_t *pids, int max, unsigned timeout_ms);
 /* Wait until no such process remains; returns how many remain at timeout. */
 int pr_wait_marked_gone(const char *marker, unsigned timeout_ms);
 
@@ -70,3 +73,10 @@ void pr_check_no_new_tmp(const char *before, const char *after, const char *when
 
 /* "Key:" value from /proc/PID/status, malloc'd, or NULL. */
 char *pr_proc_status(pid_t pid, const char *key);
+
+/* Run fn in a forked child that is first provably confined to at most max
+ * more tasks (threads count): as real root in a pids cgroup leaf made for it
+ * (pids.max, checked in /proc/self/cgroup), otherwise under RLIMIT_NPROC
+ * (which the nested user namespaces of a sandbox inherit). FAILs when fn
+ * fails or the confinement cannot be set up; removes the leaf afterwards. */
+void pr_confined(unsigned max, void (*fn)(void));

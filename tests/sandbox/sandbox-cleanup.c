@@ -52,7 +52,7 @@ static void start(struct pr_spawn *sp, const char *marker)
         pr_spawn_wait_for(sp, "ready=1", 20);
         pid_t pids[4];
         /* the command and its daemon */
-        CHECK_INT(pr_find_marked(marker, pids, 4), ==, 2);
+        CHECK_INT(pr_wait_marked_count(marker, 2, pids, 4, 3000), ==, 2);
 }
 
 TEST(cleanup_after_normal_exit)

@@ -86,6 +86,21 @@ TEST(mounts_stay_inside)
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         char *inside = mount_points(res.out);
         CHECK(strstr(inside, "/\n") != NULL);
+        /* exactly what a sandbox is made of, once each: the old root, had
+         * it stayed, would add a second "/" and the host's mount points */
+        const char *expected[] = {"/", "/dev", "/dev/null", "/dev/zero", "/dev/full",
+                                  "/dev/random", "/dev/urandom", "/dev/tty", "/dev/shm",
+                                  "/dev/pts", "/proc", "/tmp", "/probe", NULL};
+        char *copy = strdup(inside);
+        int n = 0;
+        for (char *m = strtok(copy, "\n"); m; m = strtok(NULL, "\n"), n++) {
+                bool ok = false;
+                for (int i = 0; expected[i]; i++)
+                        ok |= strcmp(m, expected[i]) == 0;
+                if (!ok)
+                        FAIL("unexpected mount point '%s' inside:\n%s", m, res.out);
+        }
+        CHECK_INT(n, ==, 13);
         char *host = mount_points(before);
         const char *shared[] = {"/", "/proc", "/dev", "/tmp", "/dev/pts", "/dev/shm",
                                 "/dev/mqueue", "/etc/passwd", "/etc/group", NULL};

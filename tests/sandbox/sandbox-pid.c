@@ -21,13 +21,19 @@ static void run_ok(const char *const *opts, const char *const *cmd, struct tap_r
 }
 
 /* 200 double-forked orphans that exit: PID 1 must reap every one of them. */
-TEST(orphans_are_reaped)
+static void orphans(void)
 {
         struct tap_run_result res;
         run_ok(NULL, V("orphans", "200"), &res);
         CHECK_STR(pr_need(&res, "orphans"), "200");
         CHECK_STR(pr_need(&res, "zombies"), "0");
         CHECK_STR(pr_need(&res, "others"), "0");
+}
+
+/* confined to 400 tasks: at most the 200 orphans and their parents */
+TEST(orphans_are_reaped)
+{
+        pr_confined(400, orphans);
 }
 
 /* A setsid'd, double-forked daemon that ignores SIGTERM and SIGHUP is gone
@@ -40,7 +46,7 @@ TEST(daemon_dies_with_command)
         pr_spawn_wait_for(&s, "ready=1", 20);
         pid_t pids[8];
         /* the command and its daemon, seen from the host */
-        CHECK_INT(pr_find_marked(marker, pids, 8), ==, 2);
+        CHECK_INT(pr_wait_marked_count(marker, 2, pids, 8, 3000), ==, 2);
         CHECK_INT(tap_exit_code(pr_spawn_finish(&s, 20)), ==, 0);
         int left = pr_wait_marked_gone(marker, 2000);
         if (left)
