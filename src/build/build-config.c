@@ -21,28 +21,33 @@ struct setting {
         size_t count_offset; /* for lists */
 };
 
-#define S(name, type, field) {name, type, offsetof(struct build_settings, field), 0}
+#define S(name, type, field)                                                                       \
+        {                                                                                          \
+                name, type, offsetof(struct build_settings, field), 0                              \
+        }
 #define L(name, field, count)                                                                      \
-        {name, T_LIST, offsetof(struct build_settings, field),                                     \
-         offsetof(struct build_settings, count)}
+        {                                                                                          \
+                name, T_LIST, offsetof(struct build_settings, field),                              \
+                    offsetof(struct build_settings, count)                                         \
+        }
 
 static const struct setting settings[] = {
-        S("max-jobs", T_UINT, max_jobs),
-        S("cores", T_UINT, cores),
-        S("timeout", T_U64, timeout),
-        S("max-silent-time", T_U64, max_silent_time),
-        S("max-build-log-size", T_U64, max_build_log_size),
-        S("keep-failed", T_BOOL, keep_failed),
-        S("keep-going", T_BOOL, keep_going),
-        S("compress-build-log", T_BOOL, compress_build_log),
-        S("keep-build-log", T_BOOL, keep_build_log),
-        S("sandbox", T_SANDBOX, sandbox),
-        S("fixed-output-network", T_FODNET, fixed_output_network),
-        S("build-users-group", T_STR, build_users_group),
-        S("sandbox-build-dir", T_STR, sandbox_build_dir),
-        L("sandbox-paths", sandbox_paths, n_sandbox_paths),
-        L("extra-sandbox-paths", sandbox_paths, n_sandbox_paths),
-        L("impure-env", impure_env, n_impure_env),
+    S("max-jobs", T_UINT, max_jobs),
+    S("cores", T_UINT, cores),
+    S("timeout", T_U64, timeout),
+    S("max-silent-time", T_U64, max_silent_time),
+    S("max-build-log-size", T_U64, max_build_log_size),
+    S("keep-failed", T_BOOL, keep_failed),
+    S("keep-going", T_BOOL, keep_going),
+    S("compress-build-log", T_BOOL, compress_build_log),
+    S("keep-build-log", T_BOOL, keep_build_log),
+    S("sandbox", T_SANDBOX, sandbox),
+    S("fixed-output-network", T_FODNET, fixed_output_network),
+    S("build-users-group", T_STR, build_users_group),
+    S("sandbox-build-dir", T_STR, sandbox_build_dir),
+    L("sandbox-paths", sandbox_paths, n_sandbox_paths),
+    L("extra-sandbox-paths", sandbox_paths, n_sandbox_paths),
+    L("impure-env", impure_env, n_impure_env),
 };
 
 static void free_list(char ***list, size_t *n)
@@ -166,8 +171,8 @@ int build_settings_set(struct build_settings *s, const char *name, const char *v
                 if (strcmp(name, "sandbox-build-dir") == 0 &&
                     (value[0] != '/' || strstr(value, "..") || strcmp(value, "/") == 0))
                         return cl_errx(err, EINVAL,
-                                       "setting '%s': '%s' is not an absolute path below '/'",
-                                       name, value);
+                                       "setting '%s': '%s' is not an absolute path below '/'", name,
+                                       value);
                 return 0;
         }
         case T_LIST:
@@ -231,8 +236,9 @@ int build_settings_load(struct build_settings *s, const char *path, char **ret_u
                         continue;
                 char *eq = strchr(p, '=');
                 if (!eq)
-                        return cl_errx(err, EINVAL, "configuration '%s' line %u: expected 'name = value'",
-                                       path, lineno);
+                        return cl_errx(err, EINVAL,
+                                       "configuration '%s' line %u: expected 'name = value'", path,
+                                       lineno);
                 *eq = '\0';
                 char *name = trim(p), *value = trim(eq + 1);
                 int r = build_settings_set(s, name, value, err);

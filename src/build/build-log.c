@@ -83,8 +83,7 @@ size_t log_filter_feed(struct log_filter *f, const char *in, size_t len, char *o
                                 break;
                         }
                         f->held[f->held_len++] = (char)c;
-                        if (is_nesting_final(c) ||
-                            (f->mode == LOG_FILTER_TERMINAL && c != 'm'))
+                        if (is_nesting_final(c) || (f->mode == LOG_FILTER_TERMINAL && c != 'm'))
                                 f->held_len = 0;
                         else
                                 o += flush_held(f, out + o);
@@ -200,8 +199,7 @@ static int bz_pump(struct log_writer *w, int action, struct cl_error *err)
                 w->bz.avail_out = sizeof(out);
                 int rc = BZ2_bzCompress(&w->bz, action);
                 if (rc < 0)
-                        return cl_errx(err, EIO, "compress log '%s': bzip2 error %d", w->path,
-                                       rc);
+                        return cl_errx(err, EIO, "compress log '%s': bzip2 error %d", w->path, rc);
                 size_t n = sizeof(out) - w->bz.avail_out;
                 int r = fd_write_all(w->fd, out, n);
                 if (r < 0)

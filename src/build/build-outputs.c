@@ -569,12 +569,6 @@ int build_outputs_finish(const struct build_outputs_params *p, enum build_status
                 r = check_output_tree(p, &outs[i], ret_status, err);
                 if (r < 0)
                         goto out;
-                *ret_status = BUILD_FAILED;
-                r = store_canonicalise_at(p->scratch_fd, outs[i].base, err);
-                if (r < 0) {
-                        cl_err_prefix(err, "output '%s'", outs[i].path);
-                        goto out;
-                }
         }
         *ret_status = BUILD_SYSTEM_ERROR;
         r = hash_and_scan(p, outs, n, err);

@@ -70,7 +70,7 @@ int build_user_lease(const char *group, const char *state_dir, struct build_user
                 char lock[4096];
                 snprintf(lock, sizeof(lock), "%s/%u", pool, (unsigned)pwp->pw_uid);
                 _cleanup_close_ int fd =
-                        open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                    open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         return cl_err(err, errno, "open build user lock '%s'", lock);
                 if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
