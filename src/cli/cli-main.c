@@ -2,6 +2,9 @@
  * subcommand, each of which returns the process's exit code. */
 #include "cli/cli-main.h"
 #include "cli/cli-run.h"
+#include "cli/cli-store.h"
+
+#include "cli/cli-drv.h"
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -12,6 +15,8 @@
 
 static const struct cli_command commands[] = {
         {"run", cli_run_main, "run a command in a fresh sandbox"},
+        {"store", cli_store_main, "add, dump, restore, hash and query store paths"},
+        {"drv", cli_drv_main, "derivation JSON <-> .drv (show, add)"},
         {NULL, NULL, NULL},
 };
 

@@ -111,13 +111,16 @@ static int parse_options(int argc, char **argv, struct sandbox_plan *plan, int *
                         const char *name;
                         int nargs;
                 } table[] = {
-                        {"--bind", 2},      {"--bind-try", 2},  {"--ro-bind", 2},
-                        {"--ro-bind-try", 2}, {"--dev-bind", 2},  {"--dev-bind-try", 2},
-                        {"--tmpfs", 1},     {"--dir", 1},       {"--symlink", 2},
-                        {"--chdir", 1},     {"--setenv", 2},    {"--unsetenv", 1},
-                        {"--hostname", 1},  {"--share-net", 0}, {"--uid", 1},
-                        {"--gid", 1},       {"--host-uid", 1},  {"--host-gid", 1},
-                        {"--keep-fd", 1},   {"--json-status-fd", 1},
+                    {"--bind", 2},     {"--bind-try", 2},
+                    {"--ro-bind", 2},  {"--ro-bind-try", 2},
+                    {"--dev-bind", 2}, {"--dev-bind-try", 2},
+                    {"--tmpfs", 1},    {"--dir", 1},
+                    {"--symlink", 2},  {"--chdir", 1},
+                    {"--setenv", 2},   {"--unsetenv", 1},
+                    {"--hostname", 1}, {"--share-net", 0},
+                    {"--uid", 1},      {"--gid", 1},
+                    {"--host-uid", 1}, {"--host-gid", 1},
+                    {"--keep-fd", 1},  {"--json-status-fd", 1},
                 };
                 int known = 0;
                 for (size_t t = 0; t < ELEMENTSOF(table); t++)

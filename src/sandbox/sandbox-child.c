@@ -18,8 +18,10 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -32,9 +34,16 @@ struct kernel_sigaction {
 };
 
 /* Async-signal-safe. */
+/* Set by any failure report. The command shares PID 1's memory until its
+ * exec, so after start_vfork() returns PID 1 reads here whether the exec
+ * happened (the helper, suspended while the sandbox lives, keeps the error
+ * pipe open, so its end-of-file cannot tell the parent). */
+static volatile int child_failed;
+
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index)
 {
         struct sandbox_child_error rec = {(int32_t)step, err ? err : EIO, index};
+        child_failed = 1;
         sys_write_all(x->err_fd, &rec, sizeof(rec));
 }
 
@@ -46,10 +55,23 @@ __attribute__((noreturn)) static void fail(const struct sandbox_exec *x, enum sa
         sys_exit(CL_EXIT_SETUP);
 }
 
-/* Async-signal-safe: a plain fork of this (single-threaded) process. */
-static long raw_fork(void)
+/* What a child started by start_vfork() runs with. */
+struct vfork_args {
+        const struct sandbox_exec *x;
+        int helper_pidfd;
+        pid_t tid; /* the child's pid as its parent sees it, set by the kernel */
+};
+
+/* Async-signal-safe: start fn on its own stack, sharing our memory, with us
+ * suspended until it execs or exits (posix_spawn's technique). No page table
+ * is copied, which on a virtual machine is most of what a fork costs; our
+ * stack is not touched, as it would be by a plain vfork(). Only used from
+ * single-threaded processes (the helper and PID 1). */
+static long start_vfork(int (*fn)(void *), void *stack_top, struct vfork_args *args)
 {
-        return sys5(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+        long r = clone(fn, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | SIGCHLD, args,
+                       &args->tid);
+        return r < 0 ? -errno : r;
 }
 
 /* Async-signal-safe: the SIGKILL that ends us when our parent dies. It is
@@ -226,13 +248,46 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         sys_exit(CL_EXIT_NOTFOUND);
 }
 
+const char *const sandbox_ns_names[SANDBOX_N_NS] = {"cgroup", "ipc",  "mnt", "net",
+                                                    "pid",    "user", "uts"};
+
+/* Async-signal-safe: tell the parent our namespaces' ids (for the status
+ * stream); it cannot look them up itself, as we are not dumpable. Done while
+ * /proc is still the host's. */
+static void report_namespaces(const struct sandbox_exec *x)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++) {
+                char path[32] = "/proc/self/ns/";
+                size_t n = sys_strlen(path);
+                for (const char *c = sandbox_ns_names[i]; *c; c++)
+                        path[n++] = *c;
+                path[n] = '\0';
+                struct stat st;
+                if (sys4(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+                        continue;
+                struct sandbox_report rep = {SANDBOX_REPORT_NS, i, (int64_t)st.st_ino};
+                sys_write_all(x->report_fd, &rep, sizeof(rep));
+        }
+}
+
+/* Async-signal-safe: start_vfork() entry of the command. */
+static int command_entry(void *arg)
+{
+        run_command(((struct vfork_args *)arg)->x);
+}
+
 /* Async-signal-safe: the sandbox's PID 1. Builds the world, gives up every
  * privilege, forks the command and becomes its init. helper_pidfd lets it
  * notice a helper that died before the parent-death signal was armed. */
-__attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int helper_pidfd)
+__attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int helper_pidfd,
+                                               pid_t host_pid)
 {
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
+        /* the parent needs our pid to signal us (the helper is suspended) */
+        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, host_pid};
+        sys_write_all(x->report_fd, &rep, sizeof(rep));
+        report_namespaces(x);
         /* the ids first: as real root the tmpfs files must be made by a
          * mapped uid, and the switch clears the parent-death signal */
         switch_ids(x);
@@ -268,17 +323,52 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         r = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask));
         if (r < 0)
                 fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
-        long cmd = raw_fork();
+        /* we are suspended until the command has exec'd (or failed) */
+        struct vfork_args args = {.x = x, .helper_pidfd = -1};
+        child_failed = 0;
+        long cmd = start_vfork(command_entry, x->cmd_stack_top, &args);
         if (cmd < 0)
                 fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
-        if (cmd == 0)
-                run_command(x);
-        /* the error pipe reaches end-of-file when the command has exec'd */
+        if (!child_failed) {
+                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
+                sys_write_all(x->report_fd, &started, sizeof(started));
+        }
         sys_close(x->err_fd);
         sys_close(0);
         sys_close(1);
         sys_close(2);
         sandbox_init_run(x, (pid_t)cmd);
+}
+
+/* Async-signal-safe: write one of our /proc/self files. */
+static long write_self_file(const char *path, const char *text)
+{
+        int fd = (int)sys2(SYS_open, path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return fd;
+        long r = sys_write_all(fd, text, sys_strlen(text));
+        sys_close(fd);
+        return r;
+}
+
+/* Async-signal-safe: an unprivileged caller's one-line maps of its own ids,
+ * which the kernel lets the new namespace's owner write itself. */
+static void write_own_maps(const struct sandbox_exec *x)
+{
+        long r = write_self_file("/proc/self/setgroups", "deny");
+        if (r >= 0)
+                r = write_self_file("/proc/self/uid_map", x->uid_map);
+        if (r >= 0)
+                r = write_self_file("/proc/self/gid_map", x->gid_map);
+        if (r < 0)
+                fail(x, SANDBOX_STEP_ID_MAPS, (int)-r, -1);
+}
+
+/* Async-signal-safe: start_vfork() entry of PID 1. */
+static int init_entry(void *arg)
+{
+        struct vfork_args *a = arg;
+        run_init(a->x, a->helper_pidfd, a->tid);
 }
 
 /* Async-signal-safe. */
@@ -307,28 +397,31 @@ void sandbox_child_helper(const struct sandbox_exec *x)
         if (r < 0)
                 fail(x, SANDBOX_STEP_UNSHARE, (int)-r, -1);
 
-        /* only the parent, outside, may write our uid and gid maps */
-        char c = 'u';
-        if (sys_write_all(x->sync_fd, &c, 1) < 0)
-                sys_exit(CL_EXIT_SETUP);
-        do
-                r = sys3(SYS_read, x->sync_fd, &c, 1);
-        while (r == -EINTR);
-        if (r != 1)
-                sys_exit(CL_EXIT_SETUP); /* the parent failed and says why */
-        sys_close(x->sync_fd);
+        if (x->sync_fd >= 0) {
+                /* as real root, only the parent (outside, privileged) may map
+                 * our ids to other host ids */
+                char c = 'u';
+                if (sys_write_all(x->sync_fd, &c, 1) < 0)
+                        sys_exit(CL_EXIT_SETUP);
+                do
+                        r = sys3(SYS_read, x->sync_fd, &c, 1);
+                while (r == -EINTR);
+                if (r != 1)
+                        sys_exit(CL_EXIT_SETUP); /* the parent failed and says why */
+                sys_close(x->sync_fd);
+        } else {
+                /* mapping our own ids needs nobody's help: no round trip */
+                write_own_maps(x);
+        }
 
         int self = (int)sys2(SYS_pidfd_open, sys0(SYS_getpid), 0);
         if (self < 0)
                 fail(x, SANDBOX_STEP_FORK_INIT, -self, -1);
-        long init = raw_fork();
+        /* we stay suspended in here for the sandbox's whole life */
+        struct vfork_args args = {.x = x, .helper_pidfd = self};
+        long init = start_vfork(init_entry, x->init_stack_top, &args);
         if (init < 0)
                 fail(x, SANDBOX_STEP_FORK_INIT, (int)-init, -1);
-        if (init == 0)
-                run_init(x, self);
-
-        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, (int32_t)init};
-        sys_write_all(x->report_fd, &rep, sizeof(rep));
         sys_close(self);
         sys_close(x->err_fd);
         sys_close(x->report_fd);

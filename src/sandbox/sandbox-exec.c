@@ -20,8 +20,8 @@
  * namespace, so the host sees nothing): the first of these that is a real
  * directory and holds no bind source. No temporary directory is needed. */
 static const char *const root_mount_candidates[] = {
-        "/tmp", "/mnt", "/run", "/media", "/srv", "/opt", "/var", "/home",
-        "/root", "/boot", "/etc", "/usr", "/sys",
+    "/tmp",  "/mnt",  "/run",  "/media", "/srv", "/opt", "/var",
+    "/home", "/root", "/boot", "/etc",   "/usr", "/sys",
 };
 
 #define SANDBOX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -109,8 +109,9 @@ static int choose_root_mount(const struct sandbox_plan *plan, char **ret, struct
                         return *ret ? 0 : cl_err(err, ENOMEM, "plan");
                 }
         }
-        return cl_errx(err, EBUSY, "no host directory to mount the new root on: every candidate "
-                                   "holds a bind source");
+        return cl_errx(err, EBUSY,
+                       "no host directory to mount the new root on: every candidate "
+                       "holds a bind source");
 }
 
 /* Generate /etc/passwd and /etc/group unless the plan provides its own. */
@@ -143,11 +144,11 @@ static int add_generated(struct sandbox_exec *x, const struct sandbox_plan *plan
                         continue;
                 }
                 x->ops[x->n_ops++] = (struct sandbox_op){
-                        .kind = SANDBOX_OP_FILE,
-                        .dst = dst,
-                        .data = texts[f],
-                        .data_len = strlen(texts[f]),
-                        .mode = 0644,
+                    .kind = SANDBOX_OP_FILE,
+                    .dst = dst,
+                    .data = texts[f],
+                    .data_len = strlen(texts[f]),
+                    .mode = 0644,
                 };
         }
         return 0;

@@ -11,45 +11,46 @@
 /* The steps a child reports; sandbox-run.c turns them into sentences. */
 enum sandbox_step {
         SANDBOX_STEP_NONE = 0,
-        SANDBOX_STEP_SIGNALS,      /* reset signal dispositions and mask */
-        SANDBOX_STEP_PDEATHSIG,    /* arm the parent-death signal */
-        SANDBOX_STEP_PARENT_GONE,  /* the parent died during setup */
-        SANDBOX_STEP_CLOSE_FDS,    /* close inherited descriptors */
-        SANDBOX_STEP_CGROUP,       /* join the plan's cgroup */
-        SANDBOX_STEP_UNSHARE,      /* create the namespaces */
-        SANDBOX_STEP_SYNC,         /* wait for the parent to write the id maps */
-        SANDBOX_STEP_FORK_INIT,    /* fork the sandbox's PID 1 */
-        SANDBOX_STEP_SETGROUPS,    /* drop supplementary groups */
-        SANDBOX_STEP_SETGID,       /* switch gid */
-        SANDBOX_STEP_SETUID,       /* switch uid */
-        SANDBOX_STEP_VERIFY_IDS,   /* real/effective/saved ids are not the plan's */
-        SANDBOX_STEP_MOUNT_PRIVATE,/* make every mount private */
-        SANDBOX_STEP_MOUNT_ROOT,   /* mount the new root's tmpfs */
-        SANDBOX_STEP_MKPATH,       /* create the path of op[index] */
-        SANDBOX_STEP_BIND,         /* bind op[index]'s source */
-        SANDBOX_STEP_BIND_FLAGS,   /* make op[index]'s bind read-only/nosuid/nodev */
-        SANDBOX_STEP_TMPFS,        /* mount a tmpfs for op[index] */
-        SANDBOX_STEP_DIR,          /* create op[index]'s directory */
-        SANDBOX_STEP_SYMLINK,      /* create op[index]'s symlink */
-        SANDBOX_STEP_FILE,         /* write op[index]'s file */
-        SANDBOX_STEP_PROC,         /* mount proc for op[index] */
-        SANDBOX_STEP_DEVPTS,       /* mount devpts for op[index] */
-        SANDBOX_STEP_HOSTNAME,     /* set the host name */
-        SANDBOX_STEP_DOMAINNAME,   /* set the domain name */
-        SANDBOX_STEP_LOOPBACK,     /* bring up lo */
-        SANDBOX_STEP_PIVOT,        /* pivot_root into the new root */
-        SANDBOX_STEP_OLDROOT,      /* detach the old root */
-        SANDBOX_STEP_CAPS,         /* drop capabilities */
-        SANDBOX_STEP_NO_NEW_PRIVS, /* set no_new_privs */
-        SANDBOX_STEP_FORK_CMD,     /* fork the command */
-        SANDBOX_STEP_SETSID,       /* start a new session */
-        SANDBOX_STEP_CHDIR,        /* change to the plan's directory */
-        SANDBOX_STEP_KEEP_FD,      /* keep fd index open */
-        SANDBOX_STEP_RLIMIT,       /* set rlimit[index] */
-        SANDBOX_STEP_PERSONALITY,  /* set the personality */
-        SANDBOX_STEP_SECCOMP,      /* load the seccomp filter */
-        SANDBOX_STEP_EXEC,         /* execute the command */
-        SANDBOX_STEP_NOT_FOUND,    /* the command was not found */
+        SANDBOX_STEP_SIGNALS,       /* reset signal dispositions and mask */
+        SANDBOX_STEP_PDEATHSIG,     /* arm the parent-death signal */
+        SANDBOX_STEP_PARENT_GONE,   /* the parent died during setup */
+        SANDBOX_STEP_CLOSE_FDS,     /* close inherited descriptors */
+        SANDBOX_STEP_CGROUP,        /* join the plan's cgroup */
+        SANDBOX_STEP_UNSHARE,       /* create the namespaces */
+        SANDBOX_STEP_SYNC,          /* wait for the parent to write the id maps */
+        SANDBOX_STEP_ID_MAPS,       /* write our own id maps (unprivileged) */
+        SANDBOX_STEP_FORK_INIT,     /* fork the sandbox's PID 1 */
+        SANDBOX_STEP_SETGROUPS,     /* drop supplementary groups */
+        SANDBOX_STEP_SETGID,        /* switch gid */
+        SANDBOX_STEP_SETUID,        /* switch uid */
+        SANDBOX_STEP_VERIFY_IDS,    /* real/effective/saved ids are not the plan's */
+        SANDBOX_STEP_MOUNT_PRIVATE, /* make every mount private */
+        SANDBOX_STEP_MOUNT_ROOT,    /* mount the new root's tmpfs */
+        SANDBOX_STEP_MKPATH,        /* create the path of op[index] */
+        SANDBOX_STEP_BIND,          /* bind op[index]'s source */
+        SANDBOX_STEP_BIND_FLAGS,    /* make op[index]'s bind read-only/nosuid/nodev */
+        SANDBOX_STEP_TMPFS,         /* mount a tmpfs for op[index] */
+        SANDBOX_STEP_DIR,           /* create op[index]'s directory */
+        SANDBOX_STEP_SYMLINK,       /* create op[index]'s symlink */
+        SANDBOX_STEP_FILE,          /* write op[index]'s file */
+        SANDBOX_STEP_PROC,          /* mount proc for op[index] */
+        SANDBOX_STEP_DEVPTS,        /* mount devpts for op[index] */
+        SANDBOX_STEP_HOSTNAME,      /* set the host name */
+        SANDBOX_STEP_DOMAINNAME,    /* set the domain name */
+        SANDBOX_STEP_LOOPBACK,      /* bring up lo */
+        SANDBOX_STEP_PIVOT,         /* pivot_root into the new root */
+        SANDBOX_STEP_OLDROOT,       /* detach the old root */
+        SANDBOX_STEP_CAPS,          /* drop capabilities */
+        SANDBOX_STEP_NO_NEW_PRIVS,  /* set no_new_privs */
+        SANDBOX_STEP_FORK_CMD,      /* fork the command */
+        SANDBOX_STEP_SETSID,        /* start a new session */
+        SANDBOX_STEP_CHDIR,         /* change to the plan's directory */
+        SANDBOX_STEP_KEEP_FD,       /* keep fd index open */
+        SANDBOX_STEP_RLIMIT,        /* set rlimit[index] */
+        SANDBOX_STEP_PERSONALITY,   /* set the personality */
+        SANDBOX_STEP_SECCOMP,       /* load the seccomp filter */
+        SANDBOX_STEP_EXEC,          /* execute the command */
+        SANDBOX_STEP_NOT_FOUND,     /* the command was not found */
         SANDBOX_STEP_MAX
 };
 
@@ -63,11 +64,18 @@ struct sandbox_child_error {
 enum {
         SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
+        SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
+        SANDBOX_REPORT_STARTED = 4,  /* the command has exec'd; value: its pid inside */
 };
 struct sandbox_report {
         int32_t type;
-        int32_t value;
+        int32_t index;
+        int64_t value;
 };
+
+/* The namespaces reported by PID 1, in /proc/PID/ns/ names. */
+#define SANDBOX_N_NS 7
+extern const char *const sandbox_ns_names[SANDBOX_N_NS];
 
 /* The plan, compiled: everything the child needs, with no pointer into memory
  * that the child would have to allocate or compute. */
@@ -95,9 +103,13 @@ struct sandbox_exec {
         size_t n_keep_fds;
         int err_fd;    /* write end of the error pipe (close-on-exec) */
         int report_fd; /* write end of the report pipe */
-        int sync_fd;   /* socket to the parent: "namespaces made" / "maps written" */
+        int sync_fd;   /* as real root, socket to the parent, which writes the maps */
+        /* own stacks for PID 1 and for the command until its exec, which
+         * run sharing the memory of the process that starts them */
+        void *init_stack_top;
+        void *cmd_stack_top;
 
-        /* for the parent only: what it writes into /proc/PID/ */
+        /* the maps, written by the parent (real root) or the helper */
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;

@@ -33,7 +33,7 @@ static int status_code(int status)
 void sandbox_init_run(const struct sandbox_exec *x, pid_t cmd)
 {
         uint64_t mask = sandbox_init_signal_mask();
-        int cmd_status = 0, cmd_done = 0;
+        int cmd_status = 0, cmd_done = 0, killed = 0;
 
         for (;;) {
                 siginfo_t info;
@@ -50,13 +50,22 @@ void sandbox_init_run(const struct sandbox_exec *x, pid_t cmd)
                         long pid = sys4(SYS_wait4, -1, &status, WNOHANG, NULL);
                         if (pid == -EINTR)
                                 continue;
-                        if (pid == 0)
+                        if (pid == 0) {
+                                /* others still run: when the command is gone, end
+                                 * them (from PID 1, -1 means every other process of
+                                 * the namespace); if none is left, skip the kill,
+                                 * which scans every process of the host */
+                                if (cmd_done && !killed) {
+                                        sys2(SYS_kill, -1, SIGKILL);
+                                        killed = 1;
+                                }
                                 break;
+                        }
                         if (pid < 0) {
                                 /* ECHILD: nobody left */
                                 if (cmd_done) {
                                         struct sandbox_report rep = {SANDBOX_REPORT_STATUS,
-                                                                     cmd_status};
+                                                                     0, cmd_status};
                                         sys_write_all(x->report_fd, &rep, sizeof(rep));
                                         sys_exit(status_code(cmd_status));
                                 }
@@ -65,8 +74,6 @@ void sandbox_init_run(const struct sandbox_exec *x, pid_t cmd)
                         if (pid == cmd) {
                                 cmd_status = status;
                                 cmd_done = 1;
-                                /* from PID 1, -1 means every other process of the namespace */
-                                sys2(SYS_kill, -1, SIGKILL);
                         }
                 }
         }

@@ -38,8 +38,8 @@
 static int open_in_root(int rootfd, const char *path, int flags)
 {
         struct open_how how = {
-                .flags = (unsigned long long)(flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (unsigned long long)(flags | O_CLOEXEC),
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         return (int)sys4(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
@@ -174,8 +174,8 @@ static void mode_option(char *buf, const char *prefix, mode_t mode)
 static int do_devpts(int target)
 {
         static const char *const options[] = {
-                "newinstance,ptmxmode=0666,mode=0620,gid=5",
-                "newinstance,ptmxmode=0666,mode=0620",
+            "newinstance,ptmxmode=0666,mode=0620,gid=5",
+            "newinstance,ptmxmode=0666,mode=0620",
         };
         int r = -EINVAL;
         for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
@@ -185,8 +185,8 @@ static int do_devpts(int target)
         }
         if (r >= 0)
                 return r;
-        struct sandbox_op host = {.kind = SANDBOX_OP_BIND, .flags = SANDBOX_BIND_DEV,
-                                  .src = (char *)"/dev/pts"};
+        struct sandbox_op host = {
+            .kind = SANDBOX_OP_BIND, .flags = SANDBOX_BIND_DEV, .src = (char *)"/dev/pts"};
         enum sandbox_step step;
         return do_bind(&host, target, &step) < 0 ? r : 0;
 }
@@ -258,9 +258,9 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
         int want_dir = op->kind != SANDBOX_OP_BIND || (op->flags & SANDBOX_OP_SRCDIR);
         r = open_target(rootfd, op->dst, want_dir, &target);
         if (r < 0) {
-                sandbox_child_fail(x, op->kind == SANDBOX_OP_DIR ? SANDBOX_STEP_DIR
-                                                                 : SANDBOX_STEP_MKPATH,
-                                   -r, (int)i);
+                sandbox_child_fail(
+                    x, op->kind == SANDBOX_OP_DIR ? SANDBOX_STEP_DIR : SANDBOX_STEP_MKPATH, -r,
+                    (int)i);
                 return r;
         }
         enum sandbox_step step = SANDBOX_STEP_NONE;
@@ -336,8 +336,8 @@ int sandbox_mount_root(const struct sandbox_exec *x)
                 if (op->dst[1] == '\0') {
                         /* something was mounted on the root itself: use the top one */
                         sys_close(rootfd);
-                        rootfd = (int)sys2(SYS_open, x->root_mount,
-                                           O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        rootfd =
+                            (int)sys2(SYS_open, x->root_mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
                         if (rootfd < 0) {
                                 sandbox_child_fail(x, SANDBOX_STEP_MOUNT_ROOT, -rootfd, -1);
                                 return rootfd;

@@ -131,11 +131,11 @@ static int plan_push(struct sandbox_plan *plan, enum sandbox_op_kind kind, unsig
                 plan->cap_ops = cap;
         }
         plan->ops[plan->n_ops++] = (struct sandbox_op){
-                .kind = kind,
-                .flags = flags,
-                .src = TAKE_PTR(nsrc),
-                .dst = TAKE_PTR(ndst),
-                .mode = mode,
+            .kind = kind,
+            .flags = flags,
+            .src = TAKE_PTR(nsrc),
+            .dst = TAKE_PTR(ndst),
+            .mode = mode,
         };
         return 0;
 }
@@ -199,9 +199,9 @@ int sandbox_plan_add_dev(struct sandbox_plan *plan, const char *dst, struct cl_e
 {
         static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                {"pts/ptmx", "ptmx"},
+            {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+            {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+            {"pts/ptmx", "ptmx"},
         };
         _cleanup_free_ char *dev = NULL;
         char path[4200], src[64];
@@ -372,8 +372,8 @@ int sandbox_plan_keep_fd(struct sandbox_plan *plan, int fd, struct cl_error *err
 /* Nix's build sandbox gives the builder a passwd with root, the build user
  * ("nixbld") and nobody, and a group file to match; so do we, for the plan's
  * inside ids, without duplicating an id that is already one of the others. */
-int sandbox_plan_render_passwd(const struct sandbox_plan *plan, char **ret_passwd,
-                               char **ret_group, struct cl_error *err)
+int sandbox_plan_render_passwd(const struct sandbox_plan *plan, char **ret_passwd, char **ret_group,
+                               struct cl_error *err)
 {
         const char *home = plan->chdir ? plan->chdir : "/";
         _cleanup_buf_ struct cl_buf pw = CL_BUF_INIT;
@@ -410,12 +410,12 @@ int sandbox_uid_map_is_full(const char *text)
 int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
 {
         *host = (struct sandbox_host){
-                .euid = geteuid(),
-                .egid = getegid(),
-                .pid = getpid(),
-                .nobody_uid = 65534,
-                .nobody_gid = 65534,
-                .cap_last_cap = 63,
+            .euid = geteuid(),
+            .egid = getegid(),
+            .pid = getpid(),
+            .nobody_uid = 65534,
+            .nobody_gid = 65534,
+            .cap_last_cap = 63,
         };
         _cleanup_free_ char *text = NULL;
         int r = fd_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, 0, &text, NULL);

@@ -68,7 +68,7 @@ struct sandbox_plan {
         struct sandbox_rlimit {
                 int resource;
                 struct rlimit limit;
-        } *rlimits;
+        } * rlimits;
         size_t n_rlimits;
         unsigned long personality; /* 0xffffffff: leave unchanged */
 };
@@ -119,8 +119,8 @@ int sandbox_plan_set_chdir(struct sandbox_plan *plan, const char *dir, struct cl
 int sandbox_plan_keep_fd(struct sandbox_plan *plan, int fd, struct cl_error *err);
 
 /* The text of /etc/passwd and /etc/group for the plan's ids (malloc'd). */
-int sandbox_plan_render_passwd(const struct sandbox_plan *plan, char **ret_passwd,
-                               char **ret_group, struct cl_error *err);
+int sandbox_plan_render_passwd(const struct sandbox_plan *plan, char **ret_passwd, char **ret_group,
+                               struct cl_error *err);
 
 /* The facts about the host that compilation needs; sandbox_host_probe() reads
  * them, tests make them up. */

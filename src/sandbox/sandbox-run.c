@@ -12,11 +12,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,6 +32,7 @@ struct sandbox {
         int report_fd; /* read end of PID 1's report pipe */
         pid_t init_pid;
         int init_pidfd;
+        uint64_t ns_ids[SANDBOX_N_NS]; /* 0: not reported */
         uint64_t t_start;
 
         int have_record;
@@ -38,9 +41,12 @@ struct sandbox {
         int have_status;
         int cmd_status;
         int err_eof, report_eof;
+        int exec_done; /* PID 1 said the command has exec'd */
         int started;
         sandbox_started_fn started_fn;
-        void *started_data;
+        sandbox_ended_fn ended_fn;
+        void *cb_data;
+        struct sandbox_loop *loop; /* the one we are attached to, or NULL */
 
         int helper_reaped;
         int helper_status;
@@ -50,6 +56,34 @@ struct sandbox {
         int parent_failed;
         struct cl_error parent_error;
 };
+
+/* The stacks PID 1 and the command start on (see start_vfork() in
+ * sandbox-child.c). One mapping serves every sandbox: each helper gets its
+ * own copy of it through fork(). Untouched pages cost nothing. */
+#define SANDBOX_STACK_SIZE (512u * 1024u)
+#define SANDBOX_GUARD_SIZE (64u * 1024u)
+static char *child_stacks;
+static int child_stacks_errno;
+static pthread_once_t child_stacks_once = PTHREAD_ONCE_INIT;
+
+static void child_stacks_init(void)
+{
+        /* [guard][PID 1's stack][guard][the command's stack] */
+        size_t len = 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+        char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+                child_stacks_errno = errno;
+                return;
+        }
+        if (mprotect(p + SANDBOX_GUARD_SIZE, SANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
+            mprotect(p + 2 * SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE, SANDBOX_STACK_SIZE,
+                     PROT_READ | PROT_WRITE) < 0) {
+                child_stacks_errno = errno;
+                munmap(p, len);
+                return;
+        }
+        child_stacks = p;
+}
 
 static int pidfd_open(pid_t pid)
 {
@@ -103,7 +137,8 @@ static void set_helper_fds(struct sandbox_exec *x)
                 x->helper_fds[n++] = x->keep_fds[i];
         x->helper_fds[n++] = x->err_fd;
         x->helper_fds[n++] = x->report_fd;
-        x->helper_fds[n++] = x->sync_fd;
+        if (x->sync_fd >= 0)
+                x->helper_fds[n++] = x->sync_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
         qsort(x->helper_fds, n, sizeof(int), cmp_int);
@@ -114,10 +149,22 @@ static void set_helper_fds(struct sandbox_exec *x)
         x->n_helper_fds = m;
 }
 
+/* Take our sources out of the loop. */
+static void detach(struct sandbox *sb)
+{
+        if (!sb->loop)
+                return;
+        sandbox_loop_remove_fd(sb->loop, sb->helper_pidfd);
+        sandbox_loop_remove_fd(sb->loop, sb->err_fd);
+        sandbox_loop_remove_fd(sb->loop, sb->report_fd);
+        sb->loop = NULL;
+}
+
 void sandbox_free(struct sandbox *sb)
 {
         if (!sb)
                 return;
+        detach(sb);
         if (sb->helper_pid > 0 && !sb->helper_reaped) {
                 /* the helper's death takes PID 1 and so the whole sandbox along */
                 if (sb->init_pidfd >= 0)
@@ -155,6 +202,12 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
+        pthread_once(&child_stacks_once, child_stacks_init);
+        if (!child_stacks)
+                return cl_err(err, child_stacks_errno, "map the sandbox's stacks");
+        /* stacks grow down: start at the top of each */
+        x->init_stack_top = child_stacks + SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE;
+        x->cmd_stack_top = child_stacks + 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
 
         int errp[2], repp[2], syncp[2];
         if (pipe2(errp, O_CLOEXEC) < 0)
@@ -167,13 +220,16 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         }
         sb->report_fd = repp[0];
         x->report_fd = repp[1];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
-                close(errp[1]);
-                close(repp[1]);
-                return cl_err(err, errno, "create socket pair");
+        _cleanup_close_ int sync_fd = -1;
+        if (x->privileged) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
+                        close(errp[1]);
+                        close(repp[1]);
+                        return cl_err(err, errno, "create socket pair");
+                }
+                sync_fd = syncp[0];
+                x->sync_fd = syncp[1];
         }
-        _cleanup_close_ int sync_fd = syncp[0];
-        x->sync_fd = syncp[1];
         set_helper_fds(x);
 
         sb->t_start = sandbox_loop_now();
@@ -183,7 +239,8 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         int fork_errno = errno;
         close(errp[1]);
         close(repp[1]);
-        close(syncp[1]);
+        if (x->sync_fd >= 0)
+                close(x->sync_fd);
         if (pid < 0)
                 return cl_err(err, fork_errno, "fork the sandbox helper");
         sb->helper_pid = pid;
@@ -192,9 +249,9 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
                 return cl_err(err, errno, "open a pidfd for the sandbox helper");
 
         char c;
-        ssize_t n;
+        ssize_t n = 0;
         do
-                n = read(sync_fd, &c, 1);
+                n = sync_fd >= 0 ? read(sync_fd, &c, 1) : 0;
         while (n < 0 && errno == EINTR);
         if (n == 1) {
                 r = write_id_maps(sb, &sb->parent_error);
@@ -211,11 +268,11 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
 
 static void maybe_started(struct sandbox *sb)
 {
-        if (sb->started || !sb->err_eof || sb->have_record || sb->init_pid <= 0)
+        if (sb->started || !sb->exec_done || sb->have_record || sb->init_pid <= 0)
                 return;
         sb->started = 1;
         if (sb->started_fn)
-                sb->started_fn(sb, sb->started_data);
+                sb->started_fn(sb, sb->cb_data);
 }
 
 static int drain_err(struct sandbox *sb)
@@ -259,11 +316,16 @@ static int drain_report(struct sandbox *sb)
                 if (n != sizeof(rep))
                         continue; /* records are written whole (< PIPE_BUF) */
                 if (rep.type == SANDBOX_REPORT_INIT_PID && sb->init_pid <= 0) {
-                        sb->init_pid = rep.value;
+                        sb->init_pid = (pid_t)rep.value;
                         sb->init_pidfd = pidfd_open(sb->init_pid);
                 } else if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
-                        sb->cmd_status = rep.value;
+                        sb->cmd_status = (int)rep.value;
+                } else if (rep.type == SANDBOX_REPORT_STARTED) {
+                        sb->exec_done = 1;
+                } else if (rep.type == SANDBOX_REPORT_NS && rep.index >= 0 &&
+                           rep.index < SANDBOX_N_NS) {
+                        sb->ns_ids[rep.index] = (uint64_t)rep.value;
                 }
         }
 }
@@ -317,7 +379,10 @@ static int on_helper_exit(struct sandbox_loop *loop, int fd, uint32_t events, vo
                 drain_err(sb);
         if (!sb->report_eof)
                 drain_report(sb);
-        sandbox_loop_quit(loop);
+        (void)loop;
+        detach(sb);
+        if (sb->ended_fn)
+                sb->ended_fn(sb, sb->cb_data);
         return 0;
 }
 
@@ -330,38 +395,35 @@ static int status_code(int status)
         return CL_EXIT_SETUP;
 }
 
-int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
-                 void *data, struct sandbox_result *res, struct cl_error *err)
+int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                   sandbox_ended_fn ended, void *data, struct cl_error *err)
 {
-        _cleanup_sandbox_loop_ struct sandbox_loop *own = NULL;
-        int r;
-        *res = (struct sandbox_result){0};
-        if (!loop) {
-                r = sandbox_loop_new(&own, err);
-                if (r < 0)
-                        return r;
-                loop = own;
-        }
         sb->started_fn = started;
-        sb->started_data = data;
+        sb->ended_fn = ended;
+        sb->cb_data = data;
+        sb->loop = loop;
         fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
         fcntl(sb->report_fd, F_SETFL, O_NONBLOCK);
+        if (sb->helper_reaped)
+                return 0;
+        int r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
+        if (r >= 0 && !sb->err_eof && !sb->have_record)
+                r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
+        if (r >= 0 && !sb->report_eof)
+                r = sandbox_loop_add_fd(loop, sb->report_fd, EPOLLIN, on_report, sb, err);
+        if (r < 0)
+                detach(sb);
+        return r;
+}
 
-        if (!sb->helper_reaped) {
-                r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
-                if (r >= 0 && !sb->err_eof && !sb->have_record)
-                        r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
-                if (r >= 0 && !sb->report_eof)
-                        r = sandbox_loop_add_fd(loop, sb->report_fd, EPOLLIN, on_report, sb, err);
-                if (r >= 0)
-                        r = sandbox_loop_run(loop, err);
-                sandbox_loop_remove_fd(loop, sb->helper_pidfd);
-                sandbox_loop_remove_fd(loop, sb->err_fd);
-                sandbox_loop_remove_fd(loop, sb->report_fd);
-                if (r < 0)
-                        return r;
-        }
+int sandbox_ended(const struct sandbox *sb)
+{
+        return sb->helper_reaped;
+}
 
+void sandbox_result(const struct sandbox *sb, struct sandbox_result *res)
+{
+        *res = (struct sandbox_result){0};
         res->init_pid = sb->init_pid;
         res->rusage = sb->rusage;
         res->wall_ns = sb->t_end - sb->t_start;
@@ -386,6 +448,26 @@ int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_
                         res->status = WEXITSTATUS(sb->helper_status) - 128; /* as a signal */
                 res->exited = 1;
         }
+}
+
+int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                 void *data, struct sandbox_result *res, struct cl_error *err)
+{
+        _cleanup_sandbox_loop_ struct sandbox_loop *own = NULL;
+        int r;
+        if (!loop) {
+                r = sandbox_loop_new(&own, err);
+                if (r < 0)
+                        return r;
+                loop = own;
+        }
+        r = sandbox_attach(sb, loop, started, NULL, data, err);
+        if (r >= 0 && !sb->helper_reaped)
+                r = sandbox_loop_run_until(loop, &sb->helper_reaped, err);
+        detach(sb);
+        if (r < 0)
+                return r;
+        sandbox_result(sb, res);
         return 0;
 }
 
@@ -399,6 +481,14 @@ int sandbox_kill(struct sandbox *sb, int sig)
 pid_t sandbox_init_pid(const struct sandbox *sb)
 {
         return sb->init_pid > 0 ? sb->init_pid : 0;
+}
+
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name)
+{
+        for (int i = 0; i < SANDBOX_N_NS; i++)
+                if (strcmp(sandbox_ns_names[i], name) == 0)
+                        return sb->ns_ids[i];
+        return 0;
 }
 
 pid_t sandbox_helper_pid(const struct sandbox *sb)
@@ -419,7 +509,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                              struct cl_error *err)
 {
         const struct sandbox_op *op =
-                rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
+            rec->index >= 0 && (size_t)rec->index < x->n_ops ? &x->ops[rec->index] : NULL;
         const char *dst = op ? op->dst : "?";
         const char *src = op && op->src ? op->src : "?";
         int e = rec->err;
@@ -427,8 +517,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         switch (rec->step) {
         case SANDBOX_STEP_EXEC: {
                 const char *path = rec->index >= 0 && (size_t)rec->index < x->n_exec_paths
-                                           ? x->exec_paths[rec->index]
-                                           : x->argv[0];
+                                       ? x->exec_paths[rec->index]
+                                       : x->argv[0];
                 cl_err(err, e, "execute '%s'", path);
                 return CL_EXIT_NOEXEC;
         }
@@ -438,8 +528,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                 else
                         cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
                                 sandbox_plan_getenv(x->plan, "PATH")
-                                        ? sandbox_plan_getenv(x->plan, "PATH")
-                                        : "/usr/local/bin:/usr/bin:/bin");
+                                    ? sandbox_plan_getenv(x->plan, "PATH")
+                                    : "/usr/local/bin:/usr/bin:/bin");
                 return CL_EXIT_NOTFOUND;
         case SANDBOX_STEP_MKPATH:
         case SANDBOX_STEP_BIND:
@@ -504,34 +594,35 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
         case SANDBOX_STEP_RLIMIT:
                 cl_err(err, e, "set resource limit %d",
                        rec->index >= 0 && (size_t)rec->index < x->plan->n_rlimits
-                               ? x->plan->rlimits[rec->index].resource
-                               : -1);
+                           ? x->plan->rlimits[rec->index].resource
+                           : -1);
                 break;
         default: {
                 static const char *const what[SANDBOX_STEP_MAX] = {
-                        [SANDBOX_STEP_SIGNALS] = "reset signal handling",
-                        [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
-                        [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
-                        [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                        [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
-                        [SANDBOX_STEP_SYNC] = "wait for the id maps",
-                        [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
-                        [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
-                        [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
-                        [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
-                        [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
-                        [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
-                        [SANDBOX_STEP_OLDROOT] = "detach the old root",
-                        [SANDBOX_STEP_CAPS] = "drop capabilities",
-                        [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
-                        [SANDBOX_STEP_FORK_CMD] = "fork the command",
-                        [SANDBOX_STEP_SETSID] = "start a new session",
-                        [SANDBOX_STEP_PERSONALITY] = "set the personality",
-                        [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                    [SANDBOX_STEP_SIGNALS] = "reset signal handling",
+                    [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
+                    [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
+                    [SANDBOX_STEP_CGROUP] = "join the cgroup",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
+                    [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                    [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
+                    [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
+                    [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
+                    [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
+                    [SANDBOX_STEP_DOMAINNAME] = "set the domain name",
+                    [SANDBOX_STEP_LOOPBACK] = "bring up the loopback interface 'lo'",
+                    [SANDBOX_STEP_PIVOT] = "pivot_root into the new root",
+                    [SANDBOX_STEP_OLDROOT] = "detach the old root",
+                    [SANDBOX_STEP_CAPS] = "drop capabilities",
+                    [SANDBOX_STEP_NO_NEW_PRIVS] = "set no_new_privs",
+                    [SANDBOX_STEP_FORK_CMD] = "fork the command",
+                    [SANDBOX_STEP_SETSID] = "start a new session",
+                    [SANDBOX_STEP_PERSONALITY] = "set the personality",
+                    [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
                 };
                 const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
-                                        ? what[rec->step]
-                                        : "set up the sandbox";
+                                    ? what[rec->step]
+                                    : "set up the sandbox";
                 cl_err(err, e, "%s", w);
                 break;
         }

@@ -14,18 +14,21 @@
 struct sandbox;
 
 struct sandbox_result {
-        int exit_code;      /* what a CLI exits with: the command's code, 128+N, 125-127 */
-        int exited;         /* the command ended: status is its wait status */
-        int status;         /* wait status */
-        int setup_failed;   /* the sandbox could not be set up or the command not run */
+        int exit_code;         /* what a CLI exits with: the command's code, 128+N, 125-127 */
+        int exited;            /* the command ended: status is its wait status */
+        int status;            /* wait status */
+        int setup_failed;      /* the sandbox could not be set up or the command not run */
         struct cl_error error; /* the sentence when setup_failed */
-        pid_t init_pid;     /* the sandbox's PID 1, as the host sees it */
-        struct rusage rusage; /* of the whole sandbox (every process reaped inside) */
-        uint64_t wall_ns;   /* from fork to the end */
+        pid_t init_pid;        /* the sandbox's PID 1, as the host sees it */
+        struct rusage rusage;  /* of the whole sandbox (every process reaped inside) */
+        uint64_t wall_ns;      /* from fork to the end */
 };
 
 /* Called once the command has been exec'd (the sandbox is complete). */
 typedef void (*sandbox_started_fn)(struct sandbox *sb, void *data);
+/* Called once the sandbox has ended and been reaped (sandbox_result() then
+ * says how); the sandbox has left the loop by then and may be freed. */
+typedef void (*sandbox_ended_fn)(struct sandbox *sb, void *data);
 
 /* Fork the sandbox for plan (compiled against this host first). Must be
  * called from a thread that lives as long as the sandbox: the sandbox gets
@@ -33,6 +36,16 @@ typedef void (*sandbox_started_fn)(struct sandbox *sb, void *data);
  * source, invalid fd) fails here, before anything is created. */
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err);
 /* The plan must outlive the sandbox (the compiled form points into it). */
+
+/* Follow the sandbox in loop (which may hold other sandboxes, timers and
+ * fds of the caller): started and ended (either may be NULL) are called from
+ * sandbox_loop_run*() as things happen. For a scheduler of many sandboxes. */
+int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                   sandbox_ended_fn ended, void *data, struct cl_error *err);
+/* Whether the sandbox has ended (its result is final). */
+int sandbox_ended(const struct sandbox *sb);
+/* How the sandbox ended (call once sandbox_ended()). */
+void sandbox_result(const struct sandbox *sb, struct sandbox_result *res);
 
 /* Run the event loop until the sandbox has ended and fill res. loop may be
  * NULL (a private one) or the caller's, with its own sources and timers;
@@ -49,6 +62,10 @@ int sandbox_kill(struct sandbox *sb, int sig);
 
 /* The sandbox's PID 1 as the host sees it, or 0 when not yet known. */
 pid_t sandbox_init_pid(const struct sandbox *sb);
+
+/* The inode number of the sandbox's namespace name ("mnt", "pid", ...: the
+ * names in /proc/PID/ns), as PID 1 reported it, or 0 if unknown. */
+uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name);
 
 /* The helper that made the sandbox's namespaces (and waits for PID 1), as
  * the host sees it, or 0 when it has been reaped. */

@@ -3,6 +3,8 @@
  * the peak RSS of the whole sandbox from wait4's rusage. */
 #include "sandbox/sandbox-status.h"
 
+#include "base/base-cleanup.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -48,20 +50,15 @@ int sandbox_status_write_start(int fd, const struct sandbox *sb, struct cl_error
         if (!obj)
                 return cl_err(err, ENOMEM, "status object");
         json_object_set_new(obj, "child-pid", json_integer(pid));
-        /* PID 1 is not dumpable (the command must not read it), so an
-         * unprivileged caller may not look at its /proc/PID/ns; the helper
-         * is dumpable and holds the same namespaces, the PID namespace as
-         * the one for its children */
-        pid_t helper = sandbox_helper_pid(sb);
-        for (size_t i = 0; helper > 0 && i < sizeof(ns) / sizeof(ns[0]); i++) {
-                char path[64], key[32];
-                struct stat st;
-                snprintf(path, sizeof(path), "/proc/%d/ns/%s%s", (int)helper, ns[i],
-                         strcmp(ns[i], "pid") == 0 ? "_for_children" : "");
-                if (stat(path, &st) < 0)
-                        continue; /* already gone: the command was quick */
+        /* PID 1 reports them: it is not dumpable (the command must not read
+         * it), so an unprivileged caller could not look at its /proc/PID/ns */
+        for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
+                char key[32];
+                uint64_t id = sandbox_namespace_id(sb, ns[i]);
+                if (!id)
+                        continue;
                 snprintf(key, sizeof(key), "%s-namespace", ns[i]);
-                json_object_set_new(obj, key, json_integer((json_int_t)st.st_ino));
+                json_object_set_new(obj, key, json_integer((json_int_t)id));
         }
         return write_object(fd, obj, err);
 }
