@@ -248,7 +248,7 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         sys_exit(CL_EXIT_NOTFOUND);
 }
 
-const char *const sandbox_ns_names[SANDBOX_N_NS] = {"cgroup", "ipc", "mnt", "net",
+const char *const sandbox_ns_names[SANDBOX_N_NS] = {"cgroup", "ipc",  "mnt", "net",
                                                     "pid",    "user", "uts"};
 
 /* Async-signal-safe: tell the parent our namespaces' ids (for the status

@@ -157,8 +157,13 @@ static int loop_timers(struct sandbox_loop *loop, int *ret_timeout, struct cl_er
 
 int sandbox_loop_run(struct sandbox_loop *loop, struct cl_error *err)
 {
+        return sandbox_loop_run_until(loop, NULL, err);
+}
+
+int sandbox_loop_run_until(struct sandbox_loop *loop, const int *done, struct cl_error *err)
+{
         loop->quit = 0;
-        while (!loop->quit) {
+        while (!loop->quit && !(done && *done)) {
                 int timeout;
                 int r = loop_timers(loop, &timeout, err);
                 if (r < 0)
@@ -172,7 +177,7 @@ int sandbox_loop_run(struct sandbox_loop *loop, struct cl_error *err)
                                 continue;
                         return cl_err(err, errno, "wait for events");
                 }
-                for (int i = 0; i < n && !loop->quit; i++) {
+                for (int i = 0; i < n && !loop->quit && !(done && *done); i++) {
                         struct loop_source *s = evs[i].data.ptr;
                         if (s->removed)
                                 continue;

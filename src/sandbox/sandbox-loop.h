@@ -41,3 +41,6 @@ void sandbox_loop_cancel_timer(struct sandbox_loop *loop, int id);
 void sandbox_loop_quit(struct sandbox_loop *loop);
 /* Dispatch until quit (returns 0) or a callback fails (returns its error). */
 int sandbox_loop_run(struct sandbox_loop *loop, struct cl_error *err);
+/* The same, also returning once *done is non-zero (checked after every
+ * dispatch), so that several waits can share one loop. */
+int sandbox_loop_run_until(struct sandbox_loop *loop, const int *done, struct cl_error *err);

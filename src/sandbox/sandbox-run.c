@@ -44,7 +44,9 @@ struct sandbox {
         int exec_done; /* PID 1 said the command has exec'd */
         int started;
         sandbox_started_fn started_fn;
-        void *started_data;
+        sandbox_ended_fn ended_fn;
+        void *cb_data;
+        struct sandbox_loop *loop; /* the one we are attached to, or NULL */
 
         int helper_reaped;
         int helper_status;
@@ -150,10 +152,22 @@ static void set_helper_fds(struct sandbox_exec *x)
         x->n_helper_fds = m;
 }
 
+/* Take our sources out of the loop. */
+static void detach(struct sandbox *sb)
+{
+        if (!sb->loop)
+                return;
+        sandbox_loop_remove_fd(sb->loop, sb->helper_pidfd);
+        sandbox_loop_remove_fd(sb->loop, sb->err_fd);
+        sandbox_loop_remove_fd(sb->loop, sb->report_fd);
+        sb->loop = NULL;
+}
+
 void sandbox_free(struct sandbox *sb)
 {
         if (!sb)
                 return;
+        detach(sb);
         if (sb->helper_pid > 0 && !sb->helper_reaped) {
                 /* the helper's death takes PID 1 and so the whole sandbox along */
                 if (sb->init_pidfd >= 0)
@@ -291,7 +305,7 @@ static void maybe_started(struct sandbox *sb)
                 return;
         sb->started = 1;
         if (sb->started_fn)
-                sb->started_fn(sb, sb->started_data);
+                sb->started_fn(sb, sb->cb_data);
 }
 
 static int drain_err(struct sandbox *sb)
@@ -398,7 +412,10 @@ static int on_helper_exit(struct sandbox_loop *loop, int fd, uint32_t events, vo
                 drain_err(sb);
         if (!sb->report_eof)
                 drain_report(sb);
-        sandbox_loop_quit(loop);
+        (void)loop;
+        detach(sb);
+        if (sb->ended_fn)
+                sb->ended_fn(sb, sb->cb_data);
         return 0;
 }
 
@@ -411,38 +428,35 @@ static int status_code(int status)
         return CL_EXIT_SETUP;
 }
 
-int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
-                 void *data, struct sandbox_result *res, struct cl_error *err)
+int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                   sandbox_ended_fn ended, void *data, struct cl_error *err)
 {
-        _cleanup_sandbox_loop_ struct sandbox_loop *own = NULL;
-        int r;
-        *res = (struct sandbox_result){0};
-        if (!loop) {
-                r = sandbox_loop_new(&own, err);
-                if (r < 0)
-                        return r;
-                loop = own;
-        }
         sb->started_fn = started;
-        sb->started_data = data;
+        sb->ended_fn = ended;
+        sb->cb_data = data;
+        sb->loop = loop;
         fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
         fcntl(sb->report_fd, F_SETFL, O_NONBLOCK);
+        if (sb->helper_reaped)
+                return 0;
+        int r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
+        if (r >= 0 && !sb->err_eof && !sb->have_record)
+                r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
+        if (r >= 0 && !sb->report_eof)
+                r = sandbox_loop_add_fd(loop, sb->report_fd, EPOLLIN, on_report, sb, err);
+        if (r < 0)
+                detach(sb);
+        return r;
+}
 
-        if (!sb->helper_reaped) {
-                r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
-                if (r >= 0 && !sb->err_eof && !sb->have_record)
-                        r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
-                if (r >= 0 && !sb->report_eof)
-                        r = sandbox_loop_add_fd(loop, sb->report_fd, EPOLLIN, on_report, sb, err);
-                if (r >= 0)
-                        r = sandbox_loop_run(loop, err);
-                sandbox_loop_remove_fd(loop, sb->helper_pidfd);
-                sandbox_loop_remove_fd(loop, sb->err_fd);
-                sandbox_loop_remove_fd(loop, sb->report_fd);
-                if (r < 0)
-                        return r;
-        }
+int sandbox_ended(const struct sandbox *sb)
+{
+        return sb->helper_reaped;
+}
 
+void sandbox_result(const struct sandbox *sb, struct sandbox_result *res)
+{
+        *res = (struct sandbox_result){0};
         res->init_pid = sb->init_pid;
         res->rusage = sb->rusage;
         res->wall_ns = sb->t_end - sb->t_start;
@@ -467,6 +481,26 @@ int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_
                         res->status = WEXITSTATUS(sb->helper_status) - 128; /* as a signal */
                 res->exited = 1;
         }
+}
+
+int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                 void *data, struct sandbox_result *res, struct cl_error *err)
+{
+        _cleanup_sandbox_loop_ struct sandbox_loop *own = NULL;
+        int r;
+        if (!loop) {
+                r = sandbox_loop_new(&own, err);
+                if (r < 0)
+                        return r;
+                loop = own;
+        }
+        r = sandbox_attach(sb, loop, started, NULL, data, err);
+        if (r >= 0 && !sb->helper_reaped)
+                r = sandbox_loop_run_until(loop, &sb->helper_reaped, err);
+        detach(sb);
+        if (r < 0)
+                return r;
+        sandbox_result(sb, res);
         return 0;
 }
 

@@ -26,6 +26,9 @@ struct sandbox_result {
 
 /* Called once the command has been exec'd (the sandbox is complete). */
 typedef void (*sandbox_started_fn)(struct sandbox *sb, void *data);
+/* Called once the sandbox has ended and been reaped (sandbox_result() then
+ * says how); the sandbox has left the loop by then and may be freed. */
+typedef void (*sandbox_ended_fn)(struct sandbox *sb, void *data);
 
 /* Fork the sandbox for plan (compiled against this host first). Must be
  * called from a thread that lives as long as the sandbox: the sandbox gets
@@ -33,6 +36,16 @@ typedef void (*sandbox_started_fn)(struct sandbox *sb, void *data);
  * source, invalid fd) fails here, before anything is created. */
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err);
 /* The plan must outlive the sandbox (the compiled form points into it). */
+
+/* Follow the sandbox in loop (which may hold other sandboxes, timers and
+ * fds of the caller): started and ended (either may be NULL) are called from
+ * sandbox_loop_run*() as things happen. For a scheduler of many sandboxes. */
+int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_fn started,
+                   sandbox_ended_fn ended, void *data, struct cl_error *err);
+/* Whether the sandbox has ended (its result is final). */
+int sandbox_ended(const struct sandbox *sb);
+/* How the sandbox ended (call once sandbox_ended()). */
+void sandbox_result(const struct sandbox *sb, struct sandbox_result *res);
 
 /* Run the event loop until the sandbox has ended and fill res. loop may be
  * NULL (a private one) or the caller's, with its own sources and timers;
