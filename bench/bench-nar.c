@@ -29,7 +29,8 @@ static double now(void)
 
 static int die(const char *what, const struct cl_error *err)
 {
-        fprintf(stderr, "bench-nar: %s: %s\n", what, err && err->msg[0] ? err->msg : strerror(errno));
+        fprintf(stderr, "bench-nar: %s: %s\n", what,
+                err && err->msg[0] ? err->msg : strerror(errno));
         return 1;
 }
 

@@ -93,6 +93,12 @@ static void common_free(struct common *c)
 }
 #define _cleanup_common_ __attribute__((cleanup(common_free)))
 
+static int out_of_memory(void)
+{
+        log_error("out of memory");
+        return CL_EXIT_FAILURE;
+}
+
 static int usage_error(const char *usage)
 {
         fputs(usage, stderr);
@@ -422,7 +428,7 @@ int cli_store_query_main(int argc, char **argv)
                 }
                 for (char **p = req; *p; p++)
                         if (strset_add(&out, *p) < 0)
-                                return log_error("out of memory"), CL_EXIT_FAILURE;
+                                return out_of_memory();
         } else {
                 for (size_t i = 0; i < args.n; i++) {
                         _cleanup_strv_ char **list = NULL;
@@ -434,7 +440,7 @@ int cli_store_query_main(int argc, char **argv)
                         }
                         for (char **p = list; *p; p++)
                                 if (strset_add(&out, *p) < 0)
-                                        return log_error("out of memory"), CL_EXIT_FAILURE;
+                                        return out_of_memory();
                 }
         }
         if (out.n > 0 && store_db_topo_sort(db, out.v, out.n, &err) < 0) {
@@ -601,7 +607,7 @@ int cli_store_export_main(int argc, char **argv)
                 if (r)
                         return r;
                 if (strset_add(&paths, p) < 0)
-                        return log_error("out of memory"), CL_EXIT_FAILURE;
+                        return out_of_memory();
         }
         struct cl_error err = {0};
         if (store_export(db, paths.v, paths.n, STDOUT_FILENO, &err) < 0) {
@@ -637,7 +643,7 @@ int cli_store_delete_main(int argc, char **argv)
                         return CL_EXIT_FAILURE;
                 }
                 if (strset_add(&paths, p) < 0)
-                        return log_error("out of memory"), CL_EXIT_FAILURE;
+                        return out_of_memory();
         }
         /* referrers first, so that paths given together can go together; check
          * every path before deleting any */

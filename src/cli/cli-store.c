@@ -25,16 +25,16 @@ static int store_restore_main(int argc, char **argv);
 static int store_hash_main(int argc, char **argv);
 
 static const struct cli_command store_commands[] = {
-        {"dump", store_dump_main, "write a path as a NAR to standard output"},
-        {"restore", store_restore_main, "unpack a NAR from standard input into a new path"},
-        {"hash", store_hash_main, "print the NAR hash (or flat hash) of paths"},
-        {"add", cli_store_add_main, "copy paths into the store (nix-store --add, --add-fixed)"},
-        {"query", cli_store_query_main, "references, referrers, closure, hash, size, deriver"},
-        {"verify", cli_store_verify_main, "check that valid paths exist and are unmodified"},
-        {"import", cli_store_import_main, "add the paths of a 'nix-store --export' stream"},
-        {"export", cli_store_export_main, "write paths in the format of 'nix-store --export'"},
-        {"delete", cli_store_delete_main, "delete paths that nothing refers to"},
-        {NULL, NULL, NULL},
+    {"dump", store_dump_main, "write a path as a NAR to standard output"},
+    {"restore", store_restore_main, "unpack a NAR from standard input into a new path"},
+    {"hash", store_hash_main, "print the NAR hash (or flat hash) of paths"},
+    {"add", cli_store_add_main, "copy paths into the store (nix-store --add, --add-fixed)"},
+    {"query", cli_store_query_main, "references, referrers, closure, hash, size, deriver"},
+    {"verify", cli_store_verify_main, "check that valid paths exist and are unmodified"},
+    {"import", cli_store_import_main, "add the paths of a 'nix-store --export' stream"},
+    {"export", cli_store_export_main, "write paths in the format of 'nix-store --export'"},
+    {"delete", cli_store_delete_main, "delete paths that nothing refers to"},
+    {NULL, NULL, NULL},
 };
 
 static void store_usage(FILE *f)
@@ -69,8 +69,8 @@ int cli_store_main(int argc, char **argv)
 static int help_only(int argc, char **argv, const char *usage)
 {
         static const struct option opts[] = {
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -85,10 +85,10 @@ static int help_only(int argc, char **argv, const char *usage)
 }
 
 static const char dump_usage[] =
-        "usage: cloister store dump PATH > FILE.nar\n\n"
-        "Write PATH (a file, directory or symlink, which is not followed) as a NAR,\n"
-        "byte for byte as 'nix-store --dump' does, to standard output.\n\n"
-        "  -h, --help   show this help\n";
+    "usage: cloister store dump PATH > FILE.nar\n\n"
+    "Write PATH (a file, directory or symlink, which is not followed) as a NAR,\n"
+    "byte for byte as 'nix-store --dump' does, to standard output.\n\n"
+    "  -h, --help   show this help\n";
 
 static int store_dump_main(int argc, char **argv)
 {
@@ -109,11 +109,11 @@ static int store_dump_main(int argc, char **argv)
 }
 
 static const char restore_usage[] =
-        "usage: cloister store restore PATH < FILE.nar\n\n"
-        "Unpack the NAR on standard input as PATH, which must not exist, as\n"
-        "'nix-store --restore' does. The NAR is checked as it is read; PATH appears\n"
-        "only when all of it was valid, and nothing is left behind otherwise.\n\n"
-        "  -h, --help   show this help\n";
+    "usage: cloister store restore PATH < FILE.nar\n\n"
+    "Unpack the NAR on standard input as PATH, which must not exist, as\n"
+    "'nix-store --restore' does. The NAR is checked as it is read; PATH appears\n"
+    "only when all of it was valid, and nothing is left behind otherwise.\n\n"
+    "  -h, --help   show this help\n";
 
 static int store_restore_main(int argc, char **argv)
 {
@@ -142,19 +142,18 @@ static int store_restore_main(int argc, char **argv)
 }
 
 static const char hash_usage[] =
-        "usage: cloister store hash [--type md5|sha1|sha256|sha512] [--base16|--base32|--sri]\n"
-        "                           [--flat] PATH...\n\n"
-        "Print a hash of each PATH, one per line, as 'nix-hash' does: by default the\n"
-        "MD5 hash of its NAR serialisation, in base-16.\n\n"
-        "  --type ALGO  md5 (the default, as nix-hash), sha1, sha256 or sha512\n"
-        "  --base16     print in base-16 (the default)\n"
-        "  --base32     print in Nix's base-32\n"
-        "  --sri        print as an SRI hash, ALGO-BASE64\n"
-        "  --flat       hash the contents of a regular file, not its NAR\n"
-        "  -h, --help   show this help\n";
+    "usage: cloister store hash [--type md5|sha1|sha256|sha512] [--base16|--base32|--sri]\n"
+    "                           [--flat] PATH...\n\n"
+    "Print a hash of each PATH, one per line, as 'nix-hash' does: by default the\n"
+    "MD5 hash of its NAR serialisation, in base-16.\n\n"
+    "  --type ALGO  md5 (the default, as nix-hash), sha1, sha256 or sha512\n"
+    "  --base16     print in base-16 (the default)\n"
+    "  --base32     print in Nix's base-32\n"
+    "  --sri        print as an SRI hash, ALGO-BASE64\n"
+    "  --flat       hash the contents of a regular file, not its NAR\n"
+    "  -h, --help   show this help\n";
 
-static int hash_flat(const char *path, enum hash_type type, struct hash *ret,
-                     struct cl_error *err)
+static int hash_flat(const char *path, enum hash_type type, struct hash *ret, struct cl_error *err)
 {
         /* as nix-hash --flat: the file's bytes, following a symlink */
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -206,13 +205,13 @@ static int store_hash_main(int argc, char **argv)
 {
         enum { OPT_TYPE = 0x100, OPT_BASE16, OPT_BASE32, OPT_SRI, OPT_FLAT };
         static const struct option opts[] = {
-                {"type", required_argument, NULL, OPT_TYPE},
-                {"base16", no_argument, NULL, OPT_BASE16},
-                {"base32", no_argument, NULL, OPT_BASE32},
-                {"sri", no_argument, NULL, OPT_SRI},
-                {"flat", no_argument, NULL, OPT_FLAT},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"type", required_argument, NULL, OPT_TYPE},
+            {"base16", no_argument, NULL, OPT_BASE16},
+            {"base32", no_argument, NULL, OPT_BASE32},
+            {"sri", no_argument, NULL, OPT_SRI},
+            {"flat", no_argument, NULL, OPT_FLAT},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         enum hash_type type = HASH_MD5;
         enum hash_encoding enc = HASH_BASE16;
@@ -253,8 +252,8 @@ static int store_hash_main(int argc, char **argv)
         for (int i = optind; i < argc; i++) {
                 struct cl_error err = {0};
                 struct hash h;
-                int r = flat ? hash_flat(argv[i], type, &h, &err)
-                             : hash_nar(argv[i], type, &h, &err);
+                int r =
+                    flat ? hash_flat(argv[i], type, &h, &err) : hash_nar(argv[i], type, &h, &err);
                 if (r < 0) {
                         log_cl_error(&err);
                         return CL_EXIT_FAILURE;

@@ -166,6 +166,8 @@ int drv_add(const struct drv_add_options *opts, struct derivation *d, const char
         _cleanup_free_ char *path = NULL;
         if (store_path_print(opts->store_dir, &sp, &path) < 0)
                 return cl_errx(err, ENOMEM, "out of memory");
+        if (opts->expect_path && strcmp(opts->expect_path, path) != 0)
+                return cl_errx(err, EINVAL, "the derivation's store path is '%s'", path);
 
         r = store_write_file_atomic(store_fd, sp.base, aterm.data, aterm.len, err);
         if (r == -EEXIST) {

@@ -37,6 +37,9 @@ struct drv_add_options {
          * record. */
         drv_register_fn register_drv;
         void *register_userdata;
+        /* When set: the .drv store path the caller expects (e.g. the key of a
+         * show-derivation document); another one is refused before writing. */
+        const char *expect_path;
 };
 
 /* Open (creating missing directories 0755) the physical store directory

@@ -59,6 +59,11 @@ struct dumper {
         struct cl_error *err;
 };
 
+static int oom(struct cl_error *err)
+{
+        return cl_errx(err, ENOMEM, "out of memory");
+}
+
 static int dump_flush(struct dumper *d)
 {
         if (d->len == 0)
@@ -131,7 +136,7 @@ static int dump_regular(struct dumper *d, int dirfd, const char *name)
         /* O_NONBLOCK: should the file have been swapped for a FIFO since the
          * fstatat, opening it must not hang */
         _cleanup_close_ int fd =
-                openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+            openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return cl_err(d->err, errno, "open '%s'", d->path.data);
         struct stat st;
@@ -224,12 +229,12 @@ static int dump_directory(struct dumper *d, int parent_fd, const char *name, uns
                 if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                         continue;
                 if (buf_append(&names, e->d_name, strlen(e->d_name) + 1) < 0)
-                        return -ENOMEM;
+                        return oom(d->err);
                 count++;
         }
         _cleanup_free_ const char **sorted = calloc(count ? count : 1, sizeof(*sorted));
         if (!sorted)
-                return -ENOMEM;
+                return oom(d->err);
         for (size_t i = 0, off = 0; i < count; i++) {
                 sorted[i] = names.data + off;
                 off += strlen(sorted[i]) + 1;
@@ -244,9 +249,9 @@ static int dump_directory(struct dumper *d, int parent_fd, const char *name, uns
                         r = dump_str(d, sorted[i], strlen(sorted[i]));
                 if (r >= 0)
                         r = DUMP_TOKENS(d, "node");
-                if (r >= 0 && (buf_append_char(&d->path, '/') < 0 ||
-                               buf_append_str(&d->path, sorted[i]) < 0))
-                        r = -ENOMEM;
+                if (r >= 0 &&
+                    (buf_append_char(&d->path, '/') < 0 || buf_append_str(&d->path, sorted[i]) < 0))
+                        r = oom(d->err);
                 if (r >= 0)
                         r = dump_node(d, fd, sorted[i], depth + 1);
                 d->path.len = base;
@@ -288,7 +293,7 @@ static int dump(int dirfd, const char *name, const char *display, nar_write_fn w
         struct dumper d = {.write = write, .userdata = userdata, .buf = buf, .err = err};
         if (!buf || buf_append_str(&d.path, display) < 0) {
                 buf_free(&d.path);
-                return -ENOMEM;
+                return oom(err);
         }
         int r = DUMP_TOKENS(&d, NAR_MAGIC);
         if (r >= 0)
@@ -314,7 +319,7 @@ static int open_parent(const char *path, int *ret_fd, char **ret_name, struct cl
                 return cl_errx(err, EINVAL, "empty path");
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
-                return -ENOMEM;
+                return oom(err);
         while (len > 1 && copy[len - 1] == '/')
                 copy[--len] = '\0';
         char *slash = strrchr(copy, '/');
@@ -334,7 +339,7 @@ static int open_parent(const char *path, int *ret_fd, char **ret_name, struct cl
         char *name = strdup(base);
         if (!name) {
                 close(fd);
-                return -ENOMEM;
+                return oom(err);
         }
         *ret_fd = fd;
         *ret_name = name;
@@ -401,14 +406,14 @@ struct parser {
         void *userdata;
         uint64_t off; /* bytes consumed */
         struct cl_error *err;
-        unsigned char *chunk;             /* NAR_CHUNK bytes for file contents */
-        char (*prev)[NAR_MAX_NAME + 1];   /* per depth: the previous entry name */
+        unsigned char *chunk;           /* NAR_CHUNK bytes for file contents */
+        char (*prev)[NAR_MAX_NAME + 1]; /* per depth: the previous entry name */
         size_t *prev_len;
 };
 
 #define BAD(p, at, ...) bad(p, at, __VA_ARGS__)
-__attribute__((format(printf, 3, 4))) static int bad(struct parser *p, uint64_t at,
-                                                     const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(struct parser *p, uint64_t at, const char *fmt,
+                                                     ...)
 {
         char reason[512];
         va_list ap;
@@ -557,8 +562,7 @@ static int parse_regular(struct parser *p)
         if (r < 0)
                 return r;
         if (size > INT64_MAX)
-                return BAD(p, p->off - 8, "file size %llu is too large",
-                           (unsigned long long)size);
+                return BAD(p, p->off - 8, "file size %llu is too large", (unsigned long long)size);
         r = CALL(p, regular_begin, executable, size, p->err);
         if (r < 0)
                 return r;
@@ -703,8 +707,10 @@ int nar_parse(const struct nar_source *src, const struct nar_parse_ops *ops, voi
         p.chunk = malloc(NAR_CHUNK);
         p.prev = malloc(sizeof(*p.prev) * NAR_MAX_DEPTH);
         p.prev_len = malloc(sizeof(*p.prev_len) * NAR_MAX_DEPTH);
-        int r = -ENOMEM;
-        if (p.chunk && p.prev && p.prev_len) {
+        int r;
+        if (!p.chunk || !p.prev || !p.prev_len) {
+                r = oom(err);
+        } else {
                 char tok[NAR_MAX_TOKEN + 1];
                 uint64_t at;
                 r = read_token(&p, tok, &at, "the NAR magic 'nix-archive-1'");
@@ -731,15 +737,15 @@ int nar_parse(const struct nar_source *src, const struct nar_parse_ops *ops, voi
 /* ---------------------------------------------------------------- restore */
 
 struct restorer {
-        int parent_fd;                  /* not owned */
+        int parent_fd; /* not owned */
         const char *final_name;
-        char tmp_name[64];              /* the top node while it is being built */
-        bool created;                   /* tmp_name exists in parent_fd */
-        int dirs[NAR_MAX_DEPTH + 1];    /* open directories, innermost last */
+        char tmp_name[64];           /* the top node while it is being built */
+        bool created;                /* tmp_name exists in parent_fd */
+        int dirs[NAR_MAX_DEPTH + 1]; /* open directories, innermost last */
         unsigned ndirs;
         int file_fd;
-        char name[NAR_MAX_NAME + 1];    /* the entry being created */
-        struct cl_buf path;             /* for messages: final name and entry path */
+        char name[NAR_MAX_NAME + 1]; /* the entry being created */
+        struct cl_buf path;          /* for messages: final name and entry path */
 };
 
 static int restore_dir_fd(struct restorer *r)
@@ -752,8 +758,7 @@ static void restore_new_tmp_name(struct restorer *r)
         uint64_t rnd = 0;
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
                 rnd ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&rnd;
-        snprintf(r->tmp_name, sizeof(r->tmp_name), ".nar-restore-%016llx",
-                 (unsigned long long)rnd);
+        snprintf(r->tmp_name, sizeof(r->tmp_name), ".nar-restore-%016llx", (unsigned long long)rnd);
 }
 
 enum restore_kind { RESTORE_DIRECTORY, RESTORE_REGULAR, RESTORE_SYMLINK };
@@ -775,8 +780,8 @@ static int create_node(struct restorer *r, int dirfd, const char *name, enum res
                 r->dirs[r->ndirs++] = fd;
                 return 0;
         case RESTORE_REGULAR:
-                fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            0666);
+                fd =
+                    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
                 if (fd < 0)
                         return -errno;
                 r->file_fd = fd;
@@ -827,10 +832,9 @@ static int restore_directory_end(void *userdata, struct cl_error *err)
 static int restore_entry_begin(void *userdata, const char *name, size_t len, struct cl_error *err)
 {
         struct restorer *r = userdata;
-        (void)err;
         memcpy(r->name, name, len + 1);
         if (buf_append_char(&r->path, '/') < 0 || buf_append(&r->path, name, len) < 0)
-                return -ENOMEM;
+                return oom(err);
         return 0;
 }
 
@@ -862,8 +866,7 @@ static int restore_regular_begin(void *userdata, bool executable, uint64_t size,
         return 0;
 }
 
-static int restore_regular_data(void *userdata, const void *data, size_t len,
-                                struct cl_error *err)
+static int restore_regular_data(void *userdata, const void *data, size_t len, struct cl_error *err)
 {
         struct restorer *r = userdata;
         int e = fd_write_all(r->file_fd, data, len);
@@ -888,14 +891,14 @@ static int restore_symlink(void *userdata, const char *target, size_t len, struc
 }
 
 static const struct nar_parse_ops restore_ops = {
-        .directory_begin = restore_directory_begin,
-        .entry_begin = restore_entry_begin,
-        .entry_end = restore_entry_end,
-        .directory_end = restore_directory_end,
-        .regular_begin = restore_regular_begin,
-        .regular_data = restore_regular_data,
-        .regular_end = restore_regular_end,
-        .symlink = restore_symlink,
+    .directory_begin = restore_directory_begin,
+    .entry_begin = restore_entry_begin,
+    .entry_end = restore_entry_end,
+    .directory_end = restore_directory_end,
+    .regular_begin = restore_regular_begin,
+    .regular_data = restore_regular_data,
+    .regular_end = restore_regular_end,
+    .symlink = restore_symlink,
 };
 
 /* Remove name in dirfd and everything below it, without following symlinks.
@@ -934,7 +937,7 @@ int nar_restore_at(int parent_fd, const char *name, const struct nar_source *src
                                name);
         struct restorer r = {.parent_fd = parent_fd, .final_name = name, .file_fd = -1};
         if (buf_append_str(&r.path, name) < 0)
-                return -ENOMEM;
+                return oom(err);
         uint64_t size = 0;
         int ret = nar_parse(src, &restore_ops, &r, &size, err);
         if (r.file_fd >= 0)
@@ -943,13 +946,16 @@ int nar_restore_at(int parent_fd, const char *name, const struct nar_source *src
                 close(r.dirs[--r.ndirs]);
         buf_free(&r.path);
         if (ret >= 0 && renameat2(parent_fd, r.tmp_name, parent_fd, name, RENAME_NOREPLACE) < 0) {
-                ret = cl_err(err, errno, "rename '%s' to '%s'", r.tmp_name, name);
+                int e = errno;
                 /* a file system without RENAME_NOREPLACE: check, then plain rename */
-                if (errno == EINVAL &&
-                    fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-                        ret = renameat(parent_fd, r.tmp_name, parent_fd, name) < 0
-                                      ? cl_err(err, errno, "rename '%s' to '%s'", r.tmp_name, name)
-                                      : 0;
+                if (e == EINVAL && fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+                    errno == ENOENT)
+                        e = renameat(parent_fd, r.tmp_name, parent_fd, name) < 0 ? errno : 0;
+                if (e == EEXIST || e == ENOTEMPTY)
+                        ret = cl_errx(err, EEXIST, "cannot restore a NAR as '%s': it already exists",
+                                      name);
+                else if (e != 0)
+                        ret = cl_err(err, e, "rename '%s' to '%s'", r.tmp_name, name);
         }
         if (ret < 0) {
                 if (r.created)

@@ -13,9 +13,9 @@
 #include <sys/types.h>
 
 /* Limits enforced when reading a NAR (and, for depth, when writing one). */
-#define NAR_MAX_DEPTH 256           /* directories nested in the top node */
-#define NAR_MAX_NAME 255            /* bytes in a directory entry name (NAME_MAX) */
-#define NAR_MAX_TARGET 4095         /* bytes in a symlink target (PATH_MAX - 1) */
+#define NAR_MAX_DEPTH 256   /* directories nested in the top node */
+#define NAR_MAX_NAME 255    /* bytes in a directory entry name (NAME_MAX) */
+#define NAR_MAX_TARGET 4095 /* bytes in a symlink target (PATH_MAX - 1) */
 
 /* Receives the NAR stream in order. Returns 0 or -errno with err filled. */
 typedef int (*nar_write_fn)(void *userdata, const void *data, size_t len, struct cl_error *err);
@@ -64,8 +64,7 @@ struct nar_parse_ops {
         int (*entry_begin)(void *userdata, const char *name, size_t len, struct cl_error *err);
         int (*entry_end)(void *userdata, struct cl_error *err);
         int (*directory_end)(void *userdata, struct cl_error *err);
-        int (*regular_begin)(void *userdata, bool executable, uint64_t size,
-                             struct cl_error *err);
+        int (*regular_begin)(void *userdata, bool executable, uint64_t size, struct cl_error *err);
         int (*regular_data)(void *userdata, const void *data, size_t len, struct cl_error *err);
         int (*regular_end)(void *userdata, struct cl_error *err);
         int (*symlink)(void *userdata, const char *target, size_t len, struct cl_error *err);

@@ -18,7 +18,7 @@
 #define TAIL_MAX (REFSCAN_HASH_LEN - 1)
 
 struct refscan_slot {
-        uint64_t key; /* first 8 bytes of the hash, 0 when the slot is empty */
+        uint64_t key;  /* first 8 bytes of the hash, 0 when the slot is empty */
         uint32_t cand; /* index into cands */
 };
 
@@ -38,11 +38,10 @@ struct refscan {
 
 /* 1 for the 32 characters of Nix's base-32 alphabet: 0-9 a-z without e o t u. */
 static const unsigned char is_nix32[256] = {
-        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-        ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
-        ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-        ['m'] = 1, ['n'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['v'] = 1,
-        ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 static uint64_t load64(const void *p)
@@ -74,7 +73,7 @@ int refscan_new(const char *const *hashes, size_t n, struct refscan **ret, struc
                 return cl_errx(err, EINVAL, "too many reference candidates (%zu)", n);
         struct refscan *s = calloc(1, sizeof(*s));
         if (!s)
-                return -ENOMEM;
+                return cl_errx(err, ENOMEM, "allocate the reference scanner: out of memory");
         size_t cap = 16;
         while (cap < 2 * n)
                 cap *= 2;
@@ -87,7 +86,7 @@ int refscan_new(const char *const *hashes, size_t n, struct refscan **ret, struc
         s->scalar = !has_simd();
         if (!s->cands || !s->found || !s->index_to_cand || !s->slots) {
                 refscan_free(s);
-                return -ENOMEM;
+                return cl_errx(err, ENOMEM, "allocate the reference scanner: out of memory");
         }
         for (size_t i = 0; i < n; i++) {
                 const char *h = hashes[i];
@@ -110,7 +109,8 @@ int refscan_new(const char *const *hashes, size_t n, struct refscan **ret, struc
                                 s->index_to_cand[i] = (uint32_t)s->ncands++;
                                 break;
                         }
-                        if (sl->key == key && memcmp(s->cands[sl->cand], h, REFSCAN_HASH_LEN) == 0) {
+                        if (sl->key == key &&
+                            memcmp(s->cands[sl->cand], h, REFSCAN_HASH_LEN) == 0) {
                                 s->index_to_cand[i] = sl->cand;
                                 break;
                         }
@@ -176,17 +176,16 @@ __attribute__((target("avx2"))) static inline uint32_t classify32(const unsigned
         const __m256i hi_tbl = _mm256_setr_epi8(0, 0, 0, 1, 0, 0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                                 0, 0, 1, 0, 0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0);
         /* low nibble: 0-9 in row 3; 1-f but 5 (e), f (o) in row 6; 0-a but 4 (t), 5 (u) in row 7 */
-        const __m256i lo_tbl = _mm256_setr_epi8(1 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2, 1,
-                                                1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 2 | 4, 2,
-                                                2, 2, 2, 0, 1 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4,
-                                                1 | 2, 1, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4,
-                                                2 | 4, 2, 2, 2, 2, 0);
+        const __m256i lo_tbl = _mm256_setr_epi8(
+            1 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2, 1, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4,
+            1 | 2 | 4, 2 | 4, 2, 2, 2, 2, 0, 1 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2, 1,
+            1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 1 | 2 | 4, 2 | 4, 2, 2, 2, 2, 0);
         const __m256i nib = _mm256_set1_epi8(0x0f);
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
         __m256i lo = _mm256_and_si256(v, nib);
-        __m256i m = _mm256_and_si256(_mm256_shuffle_epi8(hi_tbl, hi),
-                                     _mm256_shuffle_epi8(lo_tbl, lo));
+        __m256i m =
+            _mm256_and_si256(_mm256_shuffle_epi8(hi_tbl, hi), _mm256_shuffle_epi8(lo_tbl, lo));
         __m256i zero = _mm256_cmpeq_epi8(m, _mm256_setzero_si256());
         return ~(uint32_t)_mm256_movemask_epi8(zero);
 }

@@ -79,8 +79,8 @@ TEST(round_trip_through_pipes)
                   ==, 0);
         CHECK_STR(out, "1xmr8jicvzszfzpz46g37mlpvbzjl2wpwvl2b05psipssyp1sm8h\n");
         free(out);
-        CHECK_INT(run("exec \"$1\" store hash --type sha256 --sri t/f", NULL, NULL, &out, NULL),
-                  ==, 0);
+        CHECK_INT(run("exec \"$1\" store hash --type sha256 --sri t/f", NULL, NULL, &out, NULL), ==,
+                  0);
         CHECK_STR(out, "sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY=\n");
         tap_rm_rf(dir);
 }

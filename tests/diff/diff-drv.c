@@ -70,9 +70,9 @@ static void json_cp(struct cl_buf *b, uint32_t cp)
  * non-ASCII characters. */
 static void rand_string_expr(struct cl_buf *b, unsigned maxlen)
 {
-        static const uint32_t special[] = {'"',  '\\', '\n', '\t', '\r', 0x01,    0x08, 0x0c,
-                                           0x1b, 0x1f, 0x7f, '$',  '{',  '}',     '/',  0xe9,
-                                           0xff, 0x2603, 0x1f600, '=', '(', ')', ',', '\''};
+        static const uint32_t special[] = {'"',  '\\',   '\n',    '\t', '\r', 0x01, 0x08, 0x0c,
+                                           0x1b, 0x1f,   0x7f,    '$',  '{',  '}',  '/',  0xe9,
+                                           0xff, 0x2603, 0x1f600, '=',  '(',  ')',  ',',  '\''};
         unsigned n = rnd(maxlen + 1);
         buf_append_str(b, "(builtins.fromJSON \"\\\"");
         for (unsigned i = 0; i < n; i++) {
@@ -87,7 +87,7 @@ static void rand_string_expr(struct cl_buf *b, unsigned maxlen)
 static void rand_name(char *out, unsigned maxlen)
 {
         static const char chars[] =
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._?=";
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._?=";
         unsigned n = 1 + rnd(maxlen);
         for (unsigned i = 0; i < n; i++)
                 out[i] = chars[rnd(sizeof(chars) - 1)];
@@ -110,8 +110,8 @@ static void gen_batch(struct cl_buf *b, unsigned batch, unsigned count, const ch
         for (unsigned i = 0; i < count; i++) {
                 char name[48];
                 rand_name(name, 40);
-                buf_printf(b, "d%u = derivation {\n  name = \"%s\";\n  system = \"%s\";\n", i,
-                           name, rnd(2) ? "x86_64-linux" : "i686-linux");
+                buf_printf(b, "d%u = derivation {\n  name = \"%s\";\n  system = \"%s\";\n", i, name,
+                           rnd(2) ? "x86_64-linux" : "i686-linux");
                 buf_append_str(b, "  builder = \"/bin/sh\" + ");
                 rand_string_expr(b, 12);
                 buf_append_str(b, ";\n");
@@ -129,11 +129,13 @@ static void gen_batch(struct cl_buf *b, unsigned batch, unsigned count, const ch
                         const char *mode = (combo / 4) % 2 ? "recursive" : "flat";
                         switch ((combo / 8) % 3) {
                         case 0:
-                                buf_printf(b, "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
+                                buf_printf(b,
+                                           "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
                                            algos[a], hash_print(&h, HASH_BASE16, false, hs));
                                 break;
                         case 1:
-                                buf_printf(b, "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
+                                buf_printf(b,
+                                           "  outputHashAlgo = \"%s\";\n  outputHash = \"%s\";\n",
                                            algos[a], hash_print(&h, HASH_NIX32, false, hs));
                                 break;
                         default:
@@ -459,7 +461,8 @@ TEST(bad_input_is_refused_and_nothing_written)
         snprintf(root, sizeof(root), "%s/root", tmp);
         /* a malformed .drv: position and reason, exit 1 */
         snprintf(f, sizeof(f), "%s/x.drv", tmp);
-        tap_write_file(f, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[(\"a\",\"\"x", 0644);
+        tap_write_file(f, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[(\"a\",\"\"x",
+                       0644);
         char *show_argv[] = {cloister, "drv", "show", f, NULL};
         struct tap_run_result res;
         CHECK_OK(tap_run(show_argv, NULL, 30, &res));
@@ -498,11 +501,12 @@ TEST(bad_input_is_refused_and_nothing_written)
         CHECK_STR(res.out, "");
         tap_run_result_free(&res);
         /* a good one goes in, read-only, mtime 1 */
-        tap_write_file(f,
-                       "{\"outputs\": {\"out\": {}}, \"system\": \"x86_64-linux\", \"builder\": "
-                       "\"/bin/sh\", \"args\": [\"-c\", \"echo hi > $out\"], \"env\": {\"builder\": "
-                       "\"/bin/sh\", \"name\": \"hello\", \"system\": \"x86_64-linux\"}}",
-                       0644);
+        tap_write_file(
+            f,
+            "{\"outputs\": {\"out\": {}}, \"system\": \"x86_64-linux\", \"builder\": "
+            "\"/bin/sh\", \"args\": [\"-c\", \"echo hi > $out\"], \"env\": {\"builder\": "
+            "\"/bin/sh\", \"name\": \"hello\", \"system\": \"x86_64-linux\"}}",
+            0644);
         CHECK_OK(tap_run(add_argv, NULL, 30, &res));
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         CHECK_STR(res.out, "/nix/store/76w21n1f03fs5kw8fnffphx7qrqffw6r-hello.drv\n");

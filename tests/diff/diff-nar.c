@@ -30,10 +30,45 @@ static uint64_t rnd(void)
 /* Names that sort differently bytewise than in a locale, and every awkward
  * byte a file name may hold. */
 static const char *const names[] = {
-        "a", "B", "b", "Z", "_", "-", "a.b", "aa", "a-", "space name", " lead", "trail ",
-        "new\nline", "tab\there", "\x01" "ctrl", "\xc3\xbc", "\xc3\x84", "\xc3\xa4", "e\xcc\x81",
-        "\xf0\x9f\x98\x80", "\xff\xfe", "#hash", "~tilde", "...", ".hidden", "..x", "x..",
-        "UPPER", "lower", "9", "10", "a\\b", "'q'", "\"dq\"", "*", "?", "[x]", "$v",
+    "a",
+    "B",
+    "b",
+    "Z",
+    "_",
+    "-",
+    "a.b",
+    "aa",
+    "a-",
+    "space name",
+    " lead",
+    "trail ",
+    "new\nline",
+    "tab\there",
+    "\x01"
+    "ctrl",
+    "\xc3\xbc",
+    "\xc3\x84",
+    "\xc3\xa4",
+    "e\xcc\x81",
+    "\xf0\x9f\x98\x80",
+    "\xff\xfe",
+    "#hash",
+    "~tilde",
+    "...",
+    ".hidden",
+    "..x",
+    "x..",
+    "UPPER",
+    "lower",
+    "9",
+    "10",
+    "a\\b",
+    "'q'",
+    "\"dq\"",
+    "*",
+    "?",
+    "[x]",
+    "$v",
 };
 
 static void ensure_nix(void)
@@ -146,8 +181,8 @@ static void fill_dir(int dirfd, int depth)
  * signal. The output goes to err_out (may be NULL). */
 static int sh(const char *script, const char *a1, const char *a2, const char *a3, char **err_out)
 {
-        char *argv[] = {"/bin/sh", "-c", (char *)script, "sh", (char *)a1, (char *)a2, (char *)a3,
-                        NULL};
+        char *argv[] = {"/bin/sh",  "-c",       (char *)script, "sh",
+                        (char *)a1, (char *)a2, (char *)a3,     NULL};
         struct tap_run_result res;
         CHECK_OK(tap_run(argv, NULL, 120, &res));
         int code = tap_exit_code(res.status);
@@ -162,8 +197,8 @@ static int sh(const char *script, const char *a1, const char *a2, const char *a3
 
 static char *capture(const char *script, const char *a1, const char *a2, const char *a3)
 {
-        char *argv[] = {"/bin/sh", "-c", (char *)script, "sh", (char *)a1, (char *)a2, (char *)a3,
-                        NULL};
+        char *argv[] = {"/bin/sh",  "-c",       (char *)script, "sh",
+                        (char *)a1, (char *)a2, (char *)a3,     NULL};
         struct tap_run_result res;
         CHECK_OK(tap_run(argv, NULL, 120, &res));
         if (tap_exit_code(res.status) != 0)
@@ -262,9 +297,9 @@ TEST_TIMEOUT(hashes_match_nix_hash, 300)
                         for (int base32 = 0; base32 < 2; base32++) {
                                 const char *flag = base32 ? "--base32" : "--type";
                                 const char *script =
-                                        base32 ? "exec \"$1\" store hash --type \"$2\" --base32 "
-                                                 "\"$3\""
-                                               : "exec \"$1\" store hash --type \"$2\" \"$3\"";
+                                    base32 ? "exec \"$1\" store hash --type \"$2\" --base32 "
+                                             "\"$3\""
+                                           : "exec \"$1\" store hash --type \"$2\" \"$3\"";
                                 const char *nix = base32 ? "exec nix-hash --type \"$1\" --base32 "
                                                            "\"$2\""
                                                          : "exec nix-hash --type \"$1\" \"$2\"";
@@ -281,10 +316,10 @@ TEST_TIMEOUT(hashes_match_nix_hash, 300)
         _cleanup_free_ char *b = capture("exec nix-hash \"$1\"", "h0", NULL, NULL);
         CHECK_STR(a, b);
         for (size_t t = 0; t < ELEMENTSOF(types); t++) {
-                _cleanup_free_ char *fa = capture("exec \"$1\" store hash --flat --type \"$2\" flat",
-                                                  bin, types[t], NULL);
+                _cleanup_free_ char *fa = capture(
+                    "exec \"$1\" store hash --flat --type \"$2\" flat", bin, types[t], NULL);
                 _cleanup_free_ char *fb =
-                        capture("exec nix-hash --flat --type \"$1\" flat", types[t], NULL, NULL);
+                    capture("exec nix-hash --flat --type \"$1\" flat", types[t], NULL, NULL);
                 CHECK_STR(fa, fb);
         }
         CHECK_INT(tap_rm_rf(dir), ==, 0);

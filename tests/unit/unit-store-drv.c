@@ -181,9 +181,9 @@ TEST(every_syntax_error_has_offset_and_reason)
             {"Derive([],[],[],\"s\",\"b\",[],[(\"a\",\"\"),(\"a\",\"\")])",
              "offset 38: environment variable 'a' is a duplicate"},
             {"Derive([(\"out\"\x01", "offset 14: expected ',' after the output name, found byte "
-                                    "0x01"},
+                                     "0x01"},
             {"Derive([(\"out\"\xc3", "offset 14: expected ',' after the output name, found byte "
-                                    "0xc3"},
+                                     "0xc3"},
             {"Derive([(\"out\",x", "offset 15: expected '\"' to open an output path"},
             {"Derive([(\"out\",\"\"x", "offset 17: expected ',' after the output path"},
             {"Derive([(\"out\",\"\",x", "offset 18: expected '\"' to open a hash algorithm"},
@@ -192,8 +192,7 @@ TEST(every_syntax_error_has_offset_and_reason)
             {"Derive([]x", "offset 9: expected ',' after the outputs"},
             {"Derive([],[(x", "offset 12: expected '\"' to open an input derivation path"},
             {"Derive([],[(\"/d\",x", "offset 17: expected '[' to open the input output name list"},
-            {"Derive([],[(\"/d\",[])x",
-             "offset 20: expected ',' or ']' after an input derivation"},
+            {"Derive([],[(\"/d\",[])x", "offset 20: expected ',' or ']' after an input derivation"},
             {"Derive([],[]x", "offset 12: expected ',' after the input derivations"},
             {"Derive([],[],x", "offset 13: expected '[' to open the input source list"},
             {"Derive([],[],[]x", "offset 15: expected ',' after the input sources"},
@@ -339,9 +338,10 @@ TEST(hello_like_nix_instantiate)
         struct hash hm;
         CHECK_OK(drv_set_env(&d, "out", ""));
         _cleanup_free_ char *masked = print(&d);
-        CHECK_STR(masked, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"x86_64-linux\",\"/bin/sh\",[\"-c\","
-                          "\"echo hi > $out\"],[(\"builder\",\"/bin/sh\"),(\"name\",\"hello\"),(\"out\","
-                          "\"\"),(\"system\",\"x86_64-linux\")])");
+        CHECK_STR(masked,
+                  "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"x86_64-linux\",\"/bin/sh\",[\"-c\","
+                  "\"echo hi > $out\"],[(\"builder\",\"/bin/sh\"),(\"name\",\"hello\"),(\"out\","
+                  "\"\"),(\"system\",\"x86_64-linux\")])");
         CHECK_OK(drv_hash_modulo(&l, &d, "hello", true, &hm, &err));
         CHECK_STR(hexof(&hm), "1142b64dfc10c25b923658cd6a75f2eb8603497ca6e5c3fe3c77c3b7cc7ba923");
         CHECK_OK(drv_resolve_outputs(&l, &d, "hello", &err));
@@ -436,10 +436,11 @@ TEST(kinds_and_bad_outputs)
                 f2.outputs[0].hash = strdup(given[i]);
                 CHECK_OK(drv_resolve_outputs(&l, &f2, "fetched", &err));
                 aterm = print(&f2);
-                CHECK_STR(aterm, "Derive([(\"out\",\"/nix/store/rks1sv3ic31chf69c2ic0dk3hfs384rk-"
-                                 "fetched\",\"r:sha1\",\"a9993e364706816aba3e25717850c26c9cd0d89d\")]"
-                                 ",[],[],\"s\",\"b\",[],[(\"out\",\"/nix/store/"
-                                 "rks1sv3ic31chf69c2ic0dk3hfs384rk-fetched\")])");
+                CHECK_STR(aterm,
+                          "Derive([(\"out\",\"/nix/store/rks1sv3ic31chf69c2ic0dk3hfs384rk-"
+                          "fetched\",\"r:sha1\",\"a9993e364706816aba3e25717850c26c9cd0d89d\")]"
+                          ",[],[],\"s\",\"b\",[],[(\"out\",\"/nix/store/"
+                          "rks1sv3ic31chf69c2ic0dk3hfs384rk-fetched\")])");
         }
         drv_loader_done(&l);
 }

@@ -52,8 +52,8 @@ static void dump_to(const char *path, struct cl_buf *out)
                 FAIL("dump '%s': %s", path, err.msg);
 }
 
-static int restore_mem(const char *dir, const char *name, const void *data, size_t len,
-                       bool whole, struct cl_error *err)
+static int restore_mem(const char *dir, const char *name, const void *data, size_t len, bool whole,
+                       struct cl_error *err)
 {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         CHECK(fd >= 0);
@@ -140,12 +140,13 @@ TEST(vector_file_hi)
         CHECK(chdir(dir) == 0);
         tap_write_file("f", "hi\n", 0644);
         static const unsigned char expect[120] = {
-                0x0d, 0, 0, 0, 0, 0, 0, 0, 'n', 'i', 'x', '-', 'a', 'r', 'c', 'h', 'i', 'v', 'e',
-                '-', '1', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, '(', 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0,
-                0, 0, 0, 0, 't', 'y', 'p', 'e', 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 'r', 'e', 'g',
-                'u', 'l', 'a', 'r', 0, 8, 0, 0, 0, 0, 0, 0, 0, 'c', 'o', 'n', 't', 'e', 'n', 't',
-                's', 3, 0, 0, 0, 0, 0, 0, 0, 'h', 'i', '\n', 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-                0, ')', 0, 0, 0, 0, 0, 0, 0,
+            0x0d, 0,   0,   0, 0,   0, 0,   0,   'n',  'i', 'x', '-', 'a', 'r', 'c', 'h', 'i', 'v',
+            'e',  '-', '1', 0, 0,   0, 1,   0,   0,    0,   0,   0,   0,   0,   '(', 0,   0,   0,
+            0,    0,   0,   0, 4,   0, 0,   0,   0,    0,   0,   0,   't', 'y', 'p', 'e', 0,   0,
+            0,    0,   7,   0, 0,   0, 0,   0,   0,    0,   'r', 'e', 'g', 'u', 'l', 'a', 'r', 0,
+            8,    0,   0,   0, 0,   0, 0,   0,   'c',  'o', 'n', 't', 'e', 'n', 't', 's', 3,   0,
+            0,    0,   0,   0, 0,   0, 'h', 'i', '\n', 0,   0,   0,   0,   0,   1,   0,   0,   0,
+            0,    0,   0,   0, ')', 0, 0,   0,   0,    0,   0,   0,
         };
         _cleanup_buf_ struct cl_buf nar = CL_BUF_INIT;
         dump_to("f", &nar);
@@ -510,26 +511,26 @@ static const struct {
         const char *reason;
         long long offset; /* expected byte offset, or -1 not checked */
 } bad_cases[] = {
-        {"unsorted", bad_unsorted, "entry 'a' comes after 'b': entries must be sorted", 312},
-        {"duplicate", bad_duplicate, "entry 'a' repeats 'a'", 312},
-        {"prefix order", bad_prefix_order, "entry 'a' comes after 'ab'", 312},
-        {"dotdot", bad_dotdot, "entry name '..' is not allowed", 128},
-        {"dot", bad_dot, "entry name '.' is not allowed", 128},
-        {"slash", bad_slash, "entry name 'a/b' contains '/'", 128},
-        {"nul", bad_nul, "contains a NUL byte", 128},
-        {"empty name", bad_empty_name, "empty entry name", 128},
-        {"long name", bad_long_name, "entry name is too long (256 bytes", 128},
-        {"huge string", bad_huge_string, "entry name is too long", 128},
-        {"huge token", bad_huge_token, "expected '(', found a string of", 24},
-        {"long target", bad_long_target, "symlink target is too long", 88},
-        {"empty target", bad_empty_target, "empty symlink target", 88},
-        {"deep", bad_deep, "directories nested deeper than 256", -1},
-        {"padding", bad_padding, "non-zero padding byte", 236},
-        {"magic", bad_magic, "not a NAR", 0},
-        {"type", bad_type, "unknown node type 'fifo'", 56},
-        {"executable", bad_executable, "executable marker must be an empty string", 96},
-        {"trailing", bad_trailing, "trailing data after the NAR", 112},
-        {"entry token", bad_entry_token, "expected 'entry' or ')', found 'entri'", 80},
+    {"unsorted", bad_unsorted, "entry 'a' comes after 'b': entries must be sorted", 312},
+    {"duplicate", bad_duplicate, "entry 'a' repeats 'a'", 312},
+    {"prefix order", bad_prefix_order, "entry 'a' comes after 'ab'", 312},
+    {"dotdot", bad_dotdot, "entry name '..' is not allowed", 128},
+    {"dot", bad_dot, "entry name '.' is not allowed", 128},
+    {"slash", bad_slash, "entry name 'a/b' contains '/'", 128},
+    {"nul", bad_nul, "contains a NUL byte", 128},
+    {"empty name", bad_empty_name, "empty entry name", 128},
+    {"long name", bad_long_name, "entry name is too long (256 bytes", 128},
+    {"huge string", bad_huge_string, "entry name is too long", 128},
+    {"huge token", bad_huge_token, "expected '(', found a string of", 24},
+    {"long target", bad_long_target, "symlink target is too long", 88},
+    {"empty target", bad_empty_target, "empty symlink target", 88},
+    {"deep", bad_deep, "directories nested deeper than 256", -1},
+    {"padding", bad_padding, "non-zero padding byte", 236},
+    {"magic", bad_magic, "not a NAR", 0},
+    {"type", bad_type, "unknown node type 'fifo'", 56},
+    {"executable", bad_executable, "executable marker must be an empty string", 96},
+    {"trailing", bad_trailing, "trailing data after the NAR", 112},
+    {"entry token", bad_entry_token, "expected 'entry' or ')', found 'entri'", 80},
 };
 
 TEST(malformed_nars_are_refused_with_offset)
@@ -552,8 +553,7 @@ TEST(malformed_nars_are_refused_with_offset)
                         char at[64];
                         snprintf(at, sizeof(at), "NAR at byte %lld: ", bad_cases[i].offset);
                         if (!strstr(err.msg, at))
-                                FAIL("%s: message '%s' lacks '%s'", bad_cases[i].name, err.msg,
-                                     at);
+                                FAIL("%s: message '%s' lacks '%s'", bad_cases[i].name, err.msg, at);
                 }
                 if (count_entries("parent") != 0)
                         FAIL("%s: something was left in the parent", bad_cases[i].name);
@@ -660,12 +660,12 @@ TEST(parser_streams_events_and_stops_at_the_end)
         size_t nar_len = nar.len;
         CHECK_OK(buf_append_str(&nar, "EXPORT TRAILER"));
         static const struct nar_parse_ops ops = {ev_dir, ev_entry, ev_entry_end, ev_dir_end,
-                                                 ev_reg, ev_data, ev_reg_end, ev_link};
+                                                 ev_reg, ev_data,  ev_reg_end,   ev_link};
         struct events ev = {CL_BUF_INIT};
         _cleanup_buf_ struct cl_buf tee = CL_BUF_INIT;
         struct mem m = {.data = (const unsigned char *)nar.data, .len = nar.len};
-        struct nar_source src = {.read = mem_read, .userdata = &m, .tee = buf_sink,
-                                 .tee_userdata = &tee};
+        struct nar_source src = {
+            .read = mem_read, .userdata = &m, .tee = buf_sink, .tee_userdata = &tee};
         uint64_t size = 0;
         struct cl_error err = {0};
         if (nar_parse(&src, &ops, &ev, &size, &err) < 0)

@@ -170,7 +170,8 @@ TEST(matches_brute_force)
         for (size_t i = 0; i < LEN; i++) {
                 uint64_t r = rnd();
                 /* mostly alphabet, runs broken now and then */
-                data[i] = (r & 31) == 0 ? (unsigned char)(r >> 8) : (unsigned char)alphabet[(r >> 8) % 32];
+                data[i] = (r & 31) == 0 ? (unsigned char)(r >> 8)
+                                        : (unsigned char)alphabet[(r >> 8) % 32];
         }
         for (int i = 0; i < N; i += 3) {
                 size_t pos = rnd() % (LEN - REFSCAN_HASH_LEN);
