@@ -30,4 +30,5 @@
   echo "$$" > $out/shell-pid
   ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\n' ' ' > $out/pids
   echo "args: $0 $#" > $out/args
+  tr '\0' '\n' < /proc/$$/cmdline | head -n 1 > $out/argv0
 '' { }
