@@ -84,6 +84,12 @@ for d in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
         fi
 done
 [ -n "$cg_parent" ] || { echo "1..1"; echo "not ok 1 - no pids cgroup controller to confine the builders"; exit 1; }
+# where this shell was, to go back there at the end
+if [ "$cg_parent" = /sys/fs/cgroup/pids ]; then
+        cg_orig=$cg_parent$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
+else
+        cg_orig=$cg_parent$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+fi
 cg=$cg_parent/cloister-diff-build.$$
 if [ "$cg_parent" != /sys/fs/cgroup/pids ]; then
         # v2: the parent must hand the pids controller down to its children
@@ -108,7 +114,7 @@ chmod 755 "$tmp"
 cleanup() {
         # leave the cgroup: kill what is left in it (only this test's
         # processes are), then remove it
-        echo $$ > "$cg_parent/cgroup.procs" 2>/dev/null
+        echo $$ > "$cg_orig/cgroup.procs" 2>/dev/null || echo $$ > "$cg_parent/cgroup.procs" 2>/dev/null
         local p i
         for i in 1 2 3 4 5; do
                 for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
