@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # diff-build: builds every derivation of tests/build-corpus with Nix 2.8
-# (nix-build, sandbox = true, in a throwaway store root) and with `cloister
-# build` (in another throwaway store root holding the same inputs), and
-# checks that the two agree: output paths, NAR hashes (recomputed from the
-# files, and as each store database records them), references, deriver,
-# which derivations fail and the path each failure names, and what the
-# builder sees from inside (env-dump.nix), apart from the differences that
-# are there by design (listed at ENV_DUMP_EXCEPTIONS below). TAP output;
-# root only (Nix's sandbox needs it). Run through build/tests/t-diff-build.
+# (nix-instantiate + nix-store --realise, as nix-build does, sandbox = true,
+# in a throwaway store root) and with `cloister build` (in another throwaway
+# store root given the same inputs by cloister store add/import and drv add),
+# and checks that the two agree: .drv and output paths, each output's
+# registration (NAR hash, NAR size, deriver, CA, references, row for row in
+# the two databases), which derivations fail and what each failure names,
+# nothing left behind by a failure, what the builder sees from inside
+# (env-dump.nix) apart from the differences that are there by design (listed
+# at ENV_DUMP_EXCEPTIONS below), and that Nix verifies cloister's store. TAP
+# output; root only (Nix's sandbox needs it). Installed as t-diff-build.
 #   diff-build.sh [--nix-only] [NAME-FILTER]
 # --nix-only builds the corpus with Nix alone and checks that Nix does what
-# the corpus expects (for working on the corpus).
+# the corpus expects (for working on the corpus). CLOISTER_DIFF_KEEP=1 keeps
+# the two stores.
 set -uo pipefail
 export LC_ALL=C
 
