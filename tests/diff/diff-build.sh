@@ -216,7 +216,7 @@ mismatch_got="$got32|$(nix hash to-sri --type sha256 "$got32" | sed 's/[+]/[+]/g
 # missing output, both hashes). A derivation not listed must build.
 expected_failure() {
         case "$1" in
-        disallowed-requisites | allowed-refs-fail | structured-fail)
+        disallowed-requisites | allowed-refs-fail | structured-fail | allowed-requisites-fail)
                 echo "${bb#/nix/store/}" ;;
         fod-mismatch)
                 # specified: the hash of 'fixed output, flat\n'; got: this one
