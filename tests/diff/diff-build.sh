@@ -359,7 +359,7 @@ for case in "${cases[@]}"; do
         [ -n "${drv_of[$case]:-}" ] && [ -z "$(expected_failure "$case")" ] && ok_drvs+=("${drv_of[$case]}")
 done
 if [ ${#ok_drvs[@]} -gt 0 ]; then
-        timeout $build_timeout nix-store "${nixs[@]}" --realise --keep-going "${ok_drvs[@]}" \
+        timeout $((build_timeout * 3)) nix-store "${nixs[@]}" --realise --keep-going "${ok_drvs[@]}" \
                 > /dev/null 2> "$tmp/nix-ok.err"
 fi
 load_db "$nixdb" nix
