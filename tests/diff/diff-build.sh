@@ -421,6 +421,8 @@ fi
 
 # cloister's builds
 built=()
+tried=()
+declare -A logs_done=()
 for case in "${cases[@]}"; do
         [ -z "$nix_only" ] && [ -n "${nix_fine[$case]:-}" ] || continue
         drv=${drv_of[$case]}
@@ -429,6 +431,7 @@ for case in "${cases[@]}"; do
         timeout $build_timeout "$cloister" build "${cl_store[@]}" "${cl_build_opts[@]}" "$drv" \
                 > "$tmp/cl.out" 2> "$tmp/cl.err"
         cl_rc=$?
+        tried+=("$case")
         if [ -n "$want" ]; then
                 if [ $cl_rc -eq 0 ]; then
                         not_ok "$case: cloister build fails as Nix does"
@@ -479,6 +482,25 @@ if [ ${#built[@]} -gt 0 ]; then
                 fi
         done
 fi
+# The stored build logs: the builder's bytes, bzip2-compressed at Nix's path
+# (nix/var/log/nix/drvs/XX/REST.bz2), for every derivation both tried, and
+# `cloister log` prints them
+for case in "${tried[@]}"; do
+        for d in $(closure_drvs "${drv_of[$case]}" | sort -u); do
+                [ -n "${logs_done[$d]:-}" ] && continue
+                logs_done[$d]=1
+                rel=nix/var/log/nix/drvs/${d:11:2}/${d:13}.bz2
+                [ -e "$nixroot/$rel" ] || continue
+                nl=$(bzcat "$nixroot/$rel")
+                if [ ! -e "$clroot/$rel" ]; then
+                        not_ok "$case: cloister stored the log of ${d#/nix/store/} at Nix's path"
+                        continue
+                fi
+                same "$case: the stored log of ${d#/nix/store/} is Nix's" "$nl" "$(bzcat "$clroot/$rel" 2>&1)"
+                same "$case: cloister log ${d#/nix/store/}" "$nl" \
+                        "$("$cloister" log "${cl_store[@]}" "$d" 2>&1)"
+        done
+done
 [ -n "$nix_only" ] || echo "# cloister: copied, built and compared in $((SECONDS - t_cl)) s"
 if [ ${#all_outputs[@]} -gt 0 ]; then
         # cloister's query CLI against Nix's, once for all outputs
