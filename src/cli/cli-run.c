@@ -344,7 +344,11 @@ int cli_run_main(int argc, char **argv)
                 return CL_EXIT_SETUP;
         }
         harden = &harden_storage;
-        if (harden->cgroups_unavailable && sandbox_cgroup_warn_once())
+        /* without a cgroup, accounting falls back to wait4's figures quietly;
+         * only limits that cannot hold are worth a word */
+        int limits_asked = arg_harden.limits.memory_max || arg_harden.limits.pids_max ||
+                            arg_harden.limits.cpu_quota_us;
+        if (harden->cgroups_unavailable && limits_asked && sandbox_cgroup_warn_once())
                 log_warning("cgroup limits and accounting are unavailable (%s); rlimits still "
                             "apply",
                             harden->why.msg);
