@@ -12,6 +12,8 @@
 #include "build/build-outputs.h"
 #include "build/build-plan.h"
 #include "build/build-users.h"
+#include "sandbox/sandbox-harden.h"
+#include "sandbox/sandbox-limits.h"
 #include "sandbox/sandbox-loop.h"
 #include "sandbox/sandbox-run.h"
 #include "store/store-add.h"
@@ -65,6 +67,12 @@ static int fail(struct build_result *res, enum build_status s, int r)
 {
         res->status = s;
         return r < 0 ? r : -EIO;
+}
+
+static void on_started(struct sandbox *sb, void *data)
+{
+        (void)sb;
+        sandbox_harden_started(data);
 }
 
 /* ROOT + an absolute path, without a double slash for ROOT "/". */
@@ -517,12 +525,15 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         }
 
         struct build_dirs dirs = {.builds_fd = -1, .top_fd = -1, .build_fd = -1, .scratch_fd = -1};
+        /* the plan outlives the sandbox (cleanups run in reverse order) */
+        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
         _cleanup_sandbox_ struct sandbox *sb = NULL;
         _cleanup_sandbox_loop_ struct sandbox_loop *loop = NULL;
         _cleanup_free_ char *real_store = NULL, *log_dir = NULL;
         _cleanup_(build_env_freep) struct build_env env = {0};
-        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
         struct relay rl = {.c = c, .fd = -1};
+        struct sandbox_harden harden;
+        sandbox_harden_init(&harden);
         bool failed = true;
         int pipe_fds[2] = {-1, -1};
 
@@ -564,6 +575,13 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
             .env = &env,
         };
         r = build_plan_make(&pp, &plan, err);
+        if (r < 0)
+                goto out;
+        /* the seccomp allowlist and a cgroup per build (so the whole build is
+         * killed and accounted through it); time limits are watched here */
+        struct sandbox_limits limits;
+        sandbox_limits_init(&limits);
+        r = sandbox_harden_apply(&harden, plan, &limits, NULL, err);
         if (r < 0)
                 goto out;
 
@@ -614,7 +632,11 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                     loop, sandbox_loop_now() + s->max_silent_time * 1000000000ull, on_silence, &rl,
                     NULL);
         struct sandbox_result sres;
-        r = sandbox_wait(sb, loop, NULL, NULL, &sres, err);
+        r = sandbox_wait(sb, loop, on_started, &harden, &sres, err);
+        if (r < 0)
+                goto out;
+        struct sandbox_harden_report hrep;
+        r = sandbox_harden_finish(&harden, &sres, &hrep, err);
         if (r < 0)
                 goto out;
         /* what is still in the pipe: every writer is gone with the sandbox */
@@ -696,6 +718,7 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         res->built = true;
         r = 0;
 out:
+        sandbox_harden_free(&harden);
         if (rl.log)
                 log_writer_free(rl.log);
         free(rl.tail);

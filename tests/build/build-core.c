@@ -528,3 +528,17 @@ TEST_TIMEOUT(timeout_and_keep_failed, 120)
         tap_run_result_free(&r);
         teardown(&e);
 }
+
+TEST_TIMEOUT(setuid_refused_by_seccomp, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *drv = add_drv(
+            &e, "suid", "touch f; if chmod 4755 f; then echo SETUID-ALLOWED; fi; echo ok > $out",
+            NULL, NULL);
+        struct tap_run_result r;
+        CHECK_INT(build(&e, drv, &r), ==, 0);
+        CHECK(!strstr(r.err, "SETUID-ALLOWED"));
+        tap_run_result_free(&r);
+        teardown(&e);
+}
