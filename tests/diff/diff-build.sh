@@ -197,6 +197,24 @@ load_db() {
 # lines WORDS: one word a line
 lines() { [ -z "$*" ] || printf '%s\n' $*; }
 
+# Nix 2.8 with a store root (--store DIR) leaves what a failed builder wrote
+# at the host's /nix/store/OUTPUT (seen with builder-fails.nix), not under
+# DIR. nix_debris DRV removes that, for DRV's outputs, when the host's store
+# does not have it as a valid path: it is this test's own leftover.
+nix_debris() {
+        local p
+        for p in ${nix_outs[$1]:-}; do
+                [ -e "$p" ] || [ -L "$p" ] || continue
+                if [ -e /nix/var/nix/db/db.sqlite ] &&
+                        [ "$(sql /nix/var/nix/db/db.sqlite "select count(*) from ValidPaths
+                                where path = '$p'")" != 0 ]; then
+                        continue
+                fi
+                chmod -R u+w "$p" 2>/dev/null
+                rm -rf "$p"
+        done
+}
+
 # The derivations in DRV's closure (DRV included), from Nix's database
 closure_drvs() {
         local d
@@ -378,7 +396,9 @@ for case in "${cases[@]}"; do
                 fi
         else
                 timeout $build_timeout nix-store "${nixs[@]}" --realise "$drv" > /dev/null 2> "$tmp/nix-$case.err"
-                if [ $? -eq 0 ]; then
+                nix_rc=$?
+                nix_debris "$drv"
+                if [ $nix_rc -eq 0 ]; then
                         not_ok "$case: Nix refuses it (the corpus is wrong)"
                         continue
                 elif ! m=$(matches "$tmp/nix-$case.err" "$want"); then
