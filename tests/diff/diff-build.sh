@@ -351,7 +351,12 @@ for file in "$corpus"/*.nix; do
         cases+=("$case")
         files+=("$file")
 done
-[ ${#cases[@]} -gt 0 ] || { echo "1..0 # SKIP no case matches '$filter'"; exit 0; }
+if [ ${#cases[@]} -eq 0 ]; then
+        echo "# no case matches '$filter'"
+        echo "1..$n"
+        [ $failed -eq 0 ]
+        exit
+fi
 declare -A drv_of=()
 if drvs=$(nix-instantiate "${nixs[@]}" "${files[@]}" --argstr busyboxPath "$bb" 2> "$tmp/err") &&
         [ "$(wc -l <<< "$drvs")" -eq ${#cases[@]} ]; then
