@@ -4,13 +4,14 @@
 # nix-hash, nix-store --dump and openssl dgst -sha256 of the same bytes, in
 # one run. Prints a table of best-of-N wall times, throughput and ratios.
 #   bench/bench-store.sh [BUILD_DIR]   (default: build; needs nix-bin, openssl)
+#   BENCH_RUNS=N (default 5) sets the number of rounds.
 # Uses a scratch directory in /tmp and removes it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 cloister=$build/src/cloister
 bench=$build/bench/bench-nar
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 for x in "$cloister" "$bench"; do
         [ -x "$x" ] || { echo "bench-store: '$x' missing; run ninja -C $build" >&2; exit 2; }
 done
@@ -56,53 +57,61 @@ case "$got" in
 esac
 refs=${got##*refs=}
 
-# best wall time of $runs runs of a command, in seconds
-best() {
-        local b="" s e t
-        for _ in $(seq 1 "$runs"); do
-                s=$(date +%s.%N)
-                "$@" > /dev/null
-                e=$(date +%s.%N)
-                t=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f", e - s }')
-                if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
+# The commands compared, run in interleaved rounds (every command once per
+# round, $runs rounds) so that a burst of load on the machine hits all of them
+# alike; each one's best wall time counts.
+names=(
+        "openssl dgst -sha256 (of the NAR file)"
+        "nix-hash --type sha256"
+        "nix-store --dump > /dev/null"
+        "cloister store dump > /dev/null"
+        "cloister store hash --type sha256"
+        "NAR dump + sha256 (bench-nar hash)"
+        "NAR dump + sha256 + scan, one pass"
+)
+cmd() {
+        case $1 in
+        0) openssl dgst -sha256 "$tmp/tree.nar" ;;
+        1) nix-hash --type sha256 "$tree" ;;
+        2) nix-store --dump "$tree" ;;
+        3) "$cloister" store dump "$tree" ;;
+        4) "$cloister" store hash --type sha256 "$tree" ;;
+        5) "$bench" hash "$tree" ;;
+        6) "$bench" hash-scan "$tree" "$tmp/cands" ;;
+        esac > /dev/null
+}
+# wall seconds and CPU seconds (user + system); on a shared machine the CPU
+# time is the steadier measure, so both are reported
+declare -a times cpus
+TIMEFORMAT='%R %U %S'
+for round in $(seq 1 "$runs"); do
+        for i in "${!names[@]}"; do
+                read -r wall user sys < <({ time cmd "$i"; } 2>&1)
+                cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
+                if [ -z "${times[$i]:-}" ] || awk -v t="$wall" -v b="${times[$i]}" 'BEGIN { exit !(t < b) }'; then
+                        times[$i]=$wall
+                fi
+                if [ -z "${cpus[$i]:-}" ] || awk -v t="$cpu" -v b="${cpus[$i]}" 'BEGIN { exit !(t < b) }'; then
+                        cpus[$i]=$cpu
+                fi
+                echo "  round $round: ${names[$i]}: $wall s wall, $cpu s CPU" >&2
         done
-        echo "$b"
-}
-# the scanner alone: best of the in-process times (the bytes already in memory)
-best_inner() {
-        local b="" t
-        for _ in $(seq 1 "$runs"); do
-                t=$("$@" | awk '{ print $1 }')
-                if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
-        done
-        echo "$b"
-}
-
-declare -a names times
-run() {
-        local name=$1
-        shift
-        names+=("$name")
-        times+=("$(best "$@")")
-        echo "  $name: ${times[-1]} s" >&2
-}
-run "openssl dgst -sha256 (of the NAR file)" openssl dgst -sha256 "$tmp/tree.nar"
-run "nix-hash --type sha256" nix-hash --type sha256 "$tree"
-run "nix-store --dump > /dev/null" sh -c 'nix-store --dump "$1" > /dev/null' sh "$tree"
-run "cloister store dump > /dev/null" sh -c '"$1" store dump "$2" > /dev/null' sh "$cloister" "$tree"
-run "cloister store hash --type sha256" "$cloister" store hash --type sha256 "$tree"
-run "NAR dump + sha256 (bench-nar hash)" "$bench" hash "$tree"
-run "NAR dump + sha256 + scan, one pass" "$bench" hash-scan "$tree" "$tmp/cands"
-names+=("scanner alone (in memory, AVX2)")
-times+=("$(best_inner "$bench" scan "$tmp/tree.nar" "$tmp/cands")")
-names+=("scanner alone (in memory, portable)")
-times+=("$(best_inner "$bench" scan "$tmp/tree.nar" "$tmp/cands" scalar)")
+done
+# the scanner alone: bench-nar times its best pass over bytes already in memory
+names+=("scanner alone (in memory, AVX2)" "scanner alone (in memory, portable)")
+for mode in "" scalar; do
+        read -r t _ _ c < <("$bench" scan "$tmp/tree.nar" "$tmp/cands" $mode)
+        times+=("$t")
+        cpus+=("${c#cpu=}")
+done
 
 echo
-echo "NAR of $bytes bytes; 10,000 candidates, $refs found; best of $runs runs"
-printf '%-42s %9s %9s %9s\n' "command" "seconds" "GB/s" "vs openssl"
-ossl=${times[0]}
+echo "NAR of $bytes bytes; 10,000 candidates, $refs found; best of $runs interleaved rounds"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-40s %8s %7s %10s %8s %7s %10s\n' "command" "wall s" "GB/s" "vs openssl" "CPU s" "GB/s" "vs openssl"
 for i in "${!names[@]}"; do
-        awk -v n="${names[$i]}" -v t="${times[$i]}" -v b="$bytes" -v o="$ossl" \
-                'BEGIN { printf "%-42s %9.3f %9.2f %9.2fx\n", n, t, b / t / 1e9, t / o }'
+        awk -v n="${names[$i]}" -v t="${times[$i]}" -v c="${cpus[$i]}" -v b="$bytes" \
+                -v o="${times[0]}" -v oc="${cpus[0]}" \
+                'BEGIN { printf "%-40s %8.3f %7.2f %9.2fx %8.3f %7.2f %9.2fx\n",
+                         n, t, b / t / 1e9, t / o, c, b / c / 1e9, c / oc }'
 done

@@ -122,7 +122,9 @@ static int drv_show(int n, char **files)
                         break;
                 }
                 struct store_path sp;
+                /* like Nix's parser, refuse paths outside the store */
                 if (drv_parse(data, len, &items[done].drv, &err) < 0 ||
+                    drv_check_paths(arg_store_dir, &items[done].drv, name, &err) < 0 ||
                     drv_store_path(arg_store_dir, &items[done].drv, name, data, len, &sp, &err) <
                         0 ||
                     store_path_print(arg_store_dir, &sp, &items[done].path) < 0) {

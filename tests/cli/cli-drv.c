@@ -116,6 +116,17 @@ TEST(bad_input_names_the_position)
         CHECK_INT(run("exec \"$1\" drv show \"$2\"", f, NULL, NULL, NULL, &err), ==, 1);
         CHECK(strstr(err, "x.drv': offset 51: expected ')' to close an environment variable, "
                           "found 'x'"));
+        /* a path outside the store, as Nix's parser refuses it */
+        snprintf(f, sizeof(f), "%s/y.drv", tmp);
+        tap_write_file(f,
+                       "Derive([(\"out\",\"\",\"\",\"\")],[],[\"/tmp/"
+                       "x24aw66d714g0fmnw1i07f1sb113kng1-foo\"],\"s\",\"b\",[],[])",
+                       0644);
+        _cleanup_free_ char *err4 = NULL;
+        CHECK_INT(run("exec \"$1\" drv show \"$2\"", f, NULL, NULL, NULL, &err4), ==, 1);
+        CHECK(strstr(err4, "y.drv': input source: path '/tmp/x24aw66d714g0fmnw1i07f1sb113kng1-foo' "
+                           "is not in the store '/nix/store'"));
+        CHECK(unlink(f) == 0);
         CHECK_INT(run("exec \"$1\" drv show \"$2\"/missing.drv", tmp, NULL, NULL, NULL, &err2), ==,
                   1);
         CHECK(strstr(err2, "missing.drv'"));

@@ -386,7 +386,9 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
         }
         if (srcs.len > 0) {
                 char *cmd = NULL;
-                if (asprintf(&cmd, "set -e; '%s' --store '%s' --export %s | '%s' store import --store '%s' >/dev/null",
+                if (asprintf(&cmd,
+                             "set -e; '%s' --store '%s' --export %s | '%s' store import --store "
+                             "'%s' >/dev/null",
                              find_exe("nix-store"), nroot, srcs.data, cloister, croot) < 0)
                         abort();
                 char *sh_argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
@@ -429,6 +431,25 @@ static void one_batch(const char *tmp, unsigned batch, unsigned count)
         free(run_ok(v_argv, NULL));
         char *check_argv[] = {cloister, "drv", "add", "--store", vroot, jfile, NULL};
         free(run_ok(check_argv, NULL));
+        /* Nix reads the store cloister wrote: every .drv valid and intact, and
+         * the outputs it registered are the ones in the .drv */
+        char *verify_argv[] = {
+            (char *)find_exe("nix-store"), "--store", croot, "--verify", "--check-contents", NULL};
+        struct tap_run_result vres;
+        CHECK_OK(tap_run(verify_argv, NULL, 300, &vres));
+        if (tap_exit_code(vres.status) != 0 || strstr(vres.err, "error") ||
+            strstr(vres.err, "modified"))
+                FAIL("nix-store --verify --check-contents of cloister's store: %.2000s", vres.err);
+        tap_run_result_free(&vres);
+        char *outq_argv[] = {
+            (char *)find_exe("nix-store"), "--store", croot, "-q", "--outputs", paths[0], NULL};
+        _cleanup_free_ char *outq = run_ok(outq_argv, NULL);
+        CHECK(strncmp(outq, "/nix/store/", 11) == 0);
+        for (char *save = NULL, *o = strtok_r(outq, "\n", &save); o;
+             o = strtok_r(NULL, "\n", &save))
+                if (!strstr(nix_json, o))
+                        FAIL("nix-store -q --outputs '%s' gives '%s', not in Nix's JSON", paths[0],
+                             o);
         /* show of cloister's files equals Nix's JSON too */
         show_argv[4] = croot;
         _cleanup_free_ char *cl_json2 = run_ok(show_argv, NULL);

@@ -8,11 +8,14 @@
 #include "tap.h"
 
 #include "base/base-cleanup.h"
+#include "store/store-add.h"
+#include "store/store-db.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char prelude[] =
@@ -332,5 +335,33 @@ TEST_TIMEOUT(shares_a_store_with_nix_at_once, 600)
                "cl verify --store $R --check-contents\n"
                "left=$(ls -A $R/nix/store | grep -e -cloister-stage -e '\\.lock$' || true)\n"
                "[ -z \"$left\" ] || fail \"left in the store: $left\"\n");
+        teardown();
+}
+
+TEST_TIMEOUT(staging_survives_nix_gc, 600)
+{
+        setup();
+        _cleanup_free_ char *root = NULL;
+        if (asprintf(&root, "%s/r", dir) < 0)
+                abort();
+        CHECK(mkdir(root, 0755) == 0);
+        struct store_db_options o = {.root = root};
+        struct store_db *db = NULL;
+        struct cl_error err = {0};
+        if (store_db_open(&o, &db, &err) < 0)
+                FAIL("open: %s", err.msg);
+        struct store_stage stage = STORE_STAGE_INIT;
+        if (store_stage_new(db, &stage, &err) < 0)
+                FAIL("stage: %s", err.msg);
+        CHECK(mkdirat(stage.fd, "x", 0755) == 0);
+        _cleanup_free_ char *staged = NULL;
+        if (asprintf(&staged, "%s/nix/store/%s/x", root, stage.base) < 0)
+                abort();
+        /* a collection while the stage is in use: the temporary root keeps it */
+        script("nix-store --store $D/r --gc > /dev/null 2>&1\n");
+        CHECK(access(staged, F_OK) == 0);
+        store_stage_free(&stage);
+        store_db_close(db);
+        CHECK(access(staged, F_OK) < 0);
         teardown();
 }

@@ -82,7 +82,7 @@ static void remove_tree(int dirfd, const char *name)
 }
 
 static int outer_fd = -1, inner_fd = -1;
-static char scratch[] = "/tmp/fuzz-nar-restore.XXXXXX";
+static char scratch[64];
 
 static void cleanup(void)
 {
@@ -95,6 +95,13 @@ static void cleanup(void)
 
 static void setup(void)
 {
+        /* tmpfs when there is one: every run creates and removes files */
+        struct stat st;
+        const char *base =
+            stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+                ? "/dev/shm"
+                : "/tmp";
+        snprintf(scratch, sizeof(scratch), "%s/fuzz-nar-restore.XXXXXX", base);
         char *tmpl = scratch;
         if (!mkdtemp(tmpl))
                 abort();
