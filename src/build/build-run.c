@@ -508,10 +508,10 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         uid_t uid = (uid_t)-1;
         gid_t gid = (gid_t)-1;
         if (c->real_root && s->build_users_group && s->build_users_group[0]) {
-                _cleanup_free_ char *state = root_join(c->root, "/nix/var/nix");
-                if (!state)
-                        return fail(res, BUILD_SYSTEM_ERROR, -ENOMEM);
-                r = build_user_lease(s->build_users_group, state, &user, err);
+                /* the machine's pool, whatever the store: Nix (and every
+                 * cloister) lease the same users from /nix/var/nix/userpool,
+                 * and Nix kills every process of a user it leases */
+                r = build_user_lease(s->build_users_group, "/nix/var/nix", &user, err);
                 if (r < 0)
                         return fail(res, BUILD_SYSTEM_ERROR, r);
                 uid = user.uid;

@@ -10,7 +10,11 @@
 #include "build/build-log.h"
 #include "build/build-run.h"
 #include "cloister/cloister.h"
+#include "store/store-add.h"
 #include "store/store-db.h"
+#include "store/store-drv-add.h"
+#include "store/store-drv-hash.h"
+#include "store/store-drv-json.h"
 #include "store/store-drv.h"
 #include "store/store-path.h"
 #include "store/store-root.h"
@@ -160,6 +164,87 @@ static int print_outputs(struct store_db *db, const char *path)
         return 0;
 }
 
+/* A derivation JSON file (nix show-derivation's form, or one object without
+ * its path as key): add every derivation in it to the store, inputs first,
+ * and append the .drv paths to *targets. */
+static int add_json(struct store_db *db, const char *root, const char *file, char ***targets,
+                    size_t *n_targets)
+{
+        struct cl_error err = {0};
+        FILE *f = fopen(file, "re");
+        if (!f) {
+                log_error("open '%s': %s", file, strerror(errno));
+                return -errno;
+        }
+        _cleanup_free_ char *data = malloc(DRV_JSON_MAX_SIZE);
+        size_t len = data ? fread(data, 1, DRV_JSON_MAX_SIZE, f) : 0;
+        fclose(f);
+        struct drv_json_item *items = NULL;
+        size_t n = 0;
+        if (!data || drv_json_parse(data, len, &items, &n, &err) < 0) {
+                log_error("'%s': %s", file, data ? err.msg : "out of memory");
+                return -EINVAL;
+        }
+        struct drv_add_options opts = {.root = root,
+                                       .store_dir = store_db_store_dir(db),
+                                       .register_drv = store_register_drv,
+                                       .register_userdata = db};
+        int r = 0;
+        _cleanup_free_ bool *added = calloc(n + 1, sizeof(bool));
+        size_t n_added = 0;
+        if (!added)
+                r = -ENOMEM;
+        while (r == 0 && n_added < n) {
+                size_t before = n_added;
+                for (size_t i = 0; i < n && r == 0; i++) {
+                        if (added[i])
+                                continue;
+                        bool ready = true;
+                        for (size_t k = 0; k < items[i].drv.n_inputs; k++)
+                                for (size_t j = 0; j < n; j++)
+                                        if (!added[j] && items[j].path &&
+                                            strcmp(items[j].path, items[i].drv.inputs[k].path) == 0)
+                                                ready = false;
+                        if (!ready)
+                                continue;
+                        char name[STORE_NAME_MAX + 1];
+                        const struct drv_env *e = drv_find_env(&items[i].drv, "name");
+                        if (items[i].path)
+                                r = drv_name_from_path(opts.store_dir, items[i].path, name, &err);
+                        else if (e && strlen(e->value) <= STORE_NAME_MAX)
+                                strcpy(name, e->value);
+                        else
+                                r = cl_errx(&err, EINVAL,
+                                            "a derivation without its path as key needs an env "
+                                            "'name'");
+                        char *path = NULL;
+                        if (r == 0)
+                                r = drv_add(&opts, &items[i].drv, name, &path, &err);
+                        if (r < 0) {
+                                log_error("'%s': %s", file, err.msg);
+                                break;
+                        }
+                        char **nt = realloc(*targets, (*n_targets + 2) * sizeof(char *));
+                        if (!nt) {
+                                free(path);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        *targets = nt;
+                        nt[(*n_targets)++] = path;
+                        nt[*n_targets] = NULL;
+                        added[i] = true;
+                        n_added++;
+                }
+                if (r == 0 && n_added == before) {
+                        log_error("'%s': derivations depend on each other in a cycle", file);
+                        r = -ELOOP;
+                }
+        }
+        drv_json_items_free(items, n);
+        return r;
+}
+
 static int open_store(const char *arg_store, struct store_db **ret, char **ret_root)
 {
         struct cl_error err = {0};
@@ -212,6 +297,8 @@ int cli_build_main(int argc, char **argv)
         struct cl_error err = {0};
         _cleanup_free_ char *conf = NULL, *root = NULL;
         _cleanup_store_db_ struct store_db *db = NULL;
+        char **targets = NULL;
+        size_t n_targets = 0;
         int code = CL_EXIT_OK;
         /* settings given on the command line win over the file: collect them */
         char **sets = calloc((size_t)argc * 2 + 2, sizeof(char *));
@@ -292,14 +379,24 @@ int cli_build_main(int argc, char **argv)
                         code = CL_EXIT_USAGE;
                         goto out;
                 }
-        for (int i = optind; i < argc; i++)
-                if (!store_path_is_valid(STORE_DIR_DEFAULT, argv[i]) || strlen(argv[i]) < 4 ||
-                    strcmp(argv[i] + strlen(argv[i]) - 4, ".drv") != 0) {
-                        log_error("'%s' is not a derivation in the store (a '%s/...drv' path)",
+        if (settings.sandbox == SANDBOX_OFF) {
+                log_error("sandbox = false is not supported by 'cloister build': builds always "
+                          "run in the sandbox");
+                code = CL_EXIT_USAGE;
+                goto out;
+        }
+        for (int i = optind; i < argc; i++) {
+                size_t len = strlen(argv[i]);
+                bool json = len > 5 && strcmp(argv[i] + len - 5, ".json") == 0;
+                if (!json && (!store_path_is_valid(STORE_DIR_DEFAULT, argv[i]) || len < 4 ||
+                              strcmp(argv[i] + len - 4, ".drv") != 0)) {
+                        log_error("'%s' is neither a derivation in the store (a '%s/...drv' "
+                                  "path) nor derivation JSON (a '.json' file)",
                                   argv[i], STORE_DIR_DEFAULT);
                         code = CL_EXIT_USAGE;
                         goto out;
                 }
+        }
 
         if (open_store(arg_store, &db, &root) < 0) {
                 code = CL_EXIT_FAILURE;
@@ -313,9 +410,28 @@ int cli_build_main(int argc, char **argv)
             .term_fd = STDERR_FILENO,
             .term_is_tty = isatty(STDERR_FILENO),
         };
-        struct sched s = {.ctx = &ctx};
         for (int i = optind; i < argc; i++) {
-                int rc = sched_build(&s, argv[i], arg_check, 0);
+                size_t len = strlen(argv[i]);
+                if (len > 5 && strcmp(argv[i] + len - 5, ".json") == 0) {
+                        if (add_json(db, root, argv[i], &targets, &n_targets) < 0) {
+                                code = CL_EXIT_FAILURE;
+                                goto out;
+                        }
+                        continue;
+                }
+                char **nt = realloc(targets, (n_targets + 2) * sizeof(char *));
+                if (!nt || !(nt[n_targets] = strdup(argv[i]))) {
+                        if (nt)
+                                targets = nt;
+                        code = CL_EXIT_FAILURE;
+                        goto out;
+                }
+                targets = nt;
+                targets[++n_targets] = NULL;
+        }
+        struct sched s = {.ctx = &ctx};
+        for (size_t i = 0; i < n_targets; i++) {
+                int rc = sched_build(&s, targets[i], arg_check, 0);
                 if (exit_rank(rc) > exit_rank(code))
                         code = rc;
                 if (rc != 0 && !settings.keep_going)
@@ -325,12 +441,15 @@ int cli_build_main(int argc, char **argv)
                 free(s.done[i]);
         free(s.done);
         if (code == 0)
-                for (int i = optind; i < argc; i++)
-                        if (print_outputs(db, argv[i]) < 0) {
-                                log_error("cannot read derivation '%s'", argv[i]);
+                for (size_t i = 0; i < n_targets; i++)
+                        if (print_outputs(db, targets[i]) < 0) {
+                                log_error("cannot read derivation '%s'", targets[i]);
                                 code = CL_EXIT_FAILURE;
                         }
 out:
+        for (size_t i = 0; i < n_targets; i++)
+                free(targets[i]);
+        free(targets);
         free(sets);
         build_settings_free(&settings);
         return code;

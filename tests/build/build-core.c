@@ -542,3 +542,31 @@ TEST_TIMEOUT(setuid_refused_by_seccomp, 120)
         tap_run_result_free(&r);
         teardown(&e);
 }
+
+TEST_TIMEOUT(derivation_json_input, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *json =
+            xasprintf("{\"name\":\"j\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
+                      "\"args\":[\"sh\",\"-e\",\"-c\",\"echo hi > $out\"],"
+                      "\"env\":{\"name\":\"j\",\"out\":\"\"},\"outputs\":{\"out\":{\"path\":\"\"}},"
+                      "\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
+                      e.busybox, e.busybox);
+        _cleanup_free_ char *file = xasprintf("%s/j.json", e.tmp);
+        tap_write_file(file, json, 0644);
+        struct tap_run_result r;
+        CHECK_INT(build(&e, file, &r), ==, 0);
+        chomp(r.out);
+        CHECK(strstr(r.out, "-j") && strncmp(r.out, "/nix/store/", 11) == 0);
+        _cleanup_free_ char *hash = query(&e, "--hash", r.out);
+        CHECK_STR(hash, "sha256:1xmr8jicvzszfzpz46g37mlpvbzjl2wpwvl2b05psipssyp1sm8h");
+        tap_run_result_free(&r);
+        /* sandbox = false is refused, not silently ignored */
+        char *argv[] = {e.cloister, "build", "--store", e.store, "--option",
+                        "sandbox",  "false", file,      NULL};
+        CHECK_OK(tap_run(argv, NULL, 60, &r));
+        CHECK_INT(tap_exit_code(r.status), ==, 2);
+        tap_run_result_free(&r);
+        teardown(&e);
+}
