@@ -43,6 +43,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 specs=()
 for b in "${builds[@]}"; do
         for t in "$b"/tests/t-*; do
+                [ -f "$t" ] && [ -x "$t" ] || continue
                 name=$(basename "$t")
                 case "$name" in
                 t-unit-* | t-diff-* | t-fuzz-*) modes=(root) ;;

@@ -26,7 +26,7 @@ my @tests;
 for my $arg (@ARGV) {
     my ($mode, $prog) = split /:/, $arg, 2;
     die "tap-run: unknown mode '$mode'\n" unless exists $prefix{$mode};
-    die "tap-run: no test program '$prog'\n" unless -x $prog;
+    die "tap-run: no test program '$prog'\n" unless -f $prog && -x $prog;
     push @tests, ["$mode:$prog", "$mode $prog"];
 }
 

@@ -8,6 +8,8 @@
 #include "base/base-fd.h"
 #include "base/base-log.h"
 #include "cloister/cloister.h"
+#include "store/store-add.h"
+#include "store/store-db.h"
 #include "store/store-drv-add.h"
 #include "store/store-drv-hash.h"
 #include "store/store-drv-json.h"
@@ -195,6 +197,23 @@ static int add_one(const struct drv_add_options *opts, struct drv_json_item *it)
         return 0;
 }
 
+struct lazy_db {
+        struct store_db_options options;
+        struct store_db **db;
+};
+
+static int register_lazily(void *userdata, const struct drv_registration *reg,
+                           struct cl_error *err)
+{
+        struct lazy_db *lazy = userdata;
+        if (!*lazy->db) {
+                int r = store_db_open(&lazy->options, lazy->db, err);
+                if (r < 0)
+                        return r;
+        }
+        return store_register_drv(*lazy->db, reg, err);
+}
+
 static int drv_add_main(const char *file)
 {
         _cleanup_free_ char *root = NULL;
@@ -222,8 +241,14 @@ static int drv_add_main(const char *file)
                 log_error("'%s': %s", file, err.msg);
                 return CL_EXIT_FAILURE;
         }
-        /* STORE-DB HOOK: the store database sets register_drv here. */
-        struct drv_add_options opts = {.root = root, .store_dir = arg_store_dir};
+        /* every .drv written is registered in the store database, opened on the
+         * first registration so that a refused derivation creates nothing */
+        _cleanup_store_db_ struct store_db *db = NULL;
+        struct lazy_db lazy = {.options = {.root = root, .store_dir = arg_store_dir}, .db = &db};
+        struct drv_add_options opts = {.root = root,
+                                       .store_dir = arg_store_dir,
+                                       .register_drv = register_lazily,
+                                       .register_userdata = &lazy};
         /* derivations of one document may depend on each other: add each one
          * after the inputs that the document also holds */
         _cleanup_free_ char *added = calloc(n + 1, 1);

@@ -5,7 +5,9 @@
 
 #include "base/base-cleanup.h"
 #include "base/base-log.h"
+#include "cli/cli-run-harden.h"
 #include "cloister/cloister.h"
+#include "sandbox/sandbox-harden.h"
 #include "sandbox/sandbox-loop.h"
 #include "sandbox/sandbox-run.h"
 #include "sandbox/sandbox-status.h"
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 static int arg_json_fd = -1;
+static struct cli_harden_options arg_harden;
 
 static void run_help(void)
 {
@@ -53,12 +56,14 @@ static void run_help(void)
                "                          host ids of the sandbox when run as root\n"
                "                          (default: those of 'nobody')\n"
                "  --keep-fd N             pass file descriptor N to COMMAND\n"
-               "  --json-status-fd N      write JSON status objects to file descriptor N\n"
-               "  --help                  show this help\n"
+               "  --json-status-fd N      write JSON status objects to file descriptor N\n");
+        cli_harden_help();
+        printf("  --help                  show this help\n"
                "\n"
-               "exit status: COMMAND's, 128+N if killed by signal N, 2 for bad usage, 125 if\n"
-               "the sandbox could not be set up, 126 if COMMAND could not be executed, 127 if\n"
-               "it was not found. See cloister-run(1).\n");
+               "exit status: COMMAND's, 128+N if killed by signal N, 2 for bad usage, 124 if\n"
+               "--timeout, --max-silent-time or --max-output ended it, 125 if the sandbox\n"
+               "could not be set up, 126 if COMMAND could not be executed, 127 if it was not\n"
+               "found. See cloister-run(1).\n");
 }
 
 static int parse_id(const char *opt, const char *s, unsigned *ret)
@@ -129,6 +134,13 @@ static int parse_options(int argc, char **argv, struct sandbox_plan *plan, int *
                                 known = 1;
                         }
                 if (!known) {
+                        int used = cli_harden_parse(argc, argv, i, &arg_harden);
+                        if (used < 0)
+                                return -1;
+                        if (used > 0) {
+                                i += used;
+                                continue;
+                        }
                         log_error("unknown option '%s' (see 'cloister run --help')", a);
                         return -1;
                 }
@@ -223,6 +235,7 @@ static int parse_options(int argc, char **argv, struct sandbox_plan *plan, int *
 struct run_state {
         struct sandbox *sb;
         int pending_sig;
+        struct sandbox_harden *harden;
 };
 
 static void on_started(struct sandbox *sb, void *data)
@@ -235,6 +248,7 @@ static void on_started(struct sandbox *sb, void *data)
         }
         if (st->pending_sig)
                 sandbox_kill(sb, st->pending_sig);
+        sandbox_harden_started(st->harden);
 }
 
 static int on_signal(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
@@ -253,13 +267,33 @@ static int on_signal(struct sandbox_loop *loop, int fd, uint32_t events, void *d
         return 0;
 }
 
-static void write_exit_status(const struct sandbox_result *res)
+static void write_exit_status(const struct sandbox_result *res,
+                              const struct sandbox_harden_report *rep)
 {
         if (arg_json_fd < 0)
                 return;
         struct cl_error err;
-        if (sandbox_status_write_exit(arg_json_fd, res, &err) < 0)
+        struct sandbox_status_extra x = {0};
+        if (rep) {
+                x.limit = sandbox_limit_name(rep->fired);
+                x.have_cgroup_cpu = rep->stats.have_cpu;
+                x.cgroup_user_time = (double)rep->stats.cpu_user_us / 1e6;
+                x.cgroup_system_time = (double)rep->stats.cpu_system_us / 1e6;
+                x.have_memory_peak = rep->stats.have_memory_peak;
+                x.memory_peak = rep->stats.memory_peak;
+                x.oom_kills = rep->stats.oom_kills;
+                x.pids_max_hits = rep->stats.pids_max_hits;
+                x.have_output = arg_harden.limits.max_silent_ms || arg_harden.limits.max_output;
+                x.output_bytes = rep->output_bytes;
+        }
+        if (sandbox_status_write_exit_extra(arg_json_fd, res, rep ? &x : NULL, &err) < 0)
                 log_cl_error(&err);
+}
+
+static void harden_freep(struct sandbox_harden **h)
+{
+        if (*h)
+                sandbox_harden_free(*h);
 }
 
 int cli_run_main(int argc, char **argv)
@@ -268,6 +302,7 @@ int cli_run_main(int argc, char **argv)
         struct cl_error err;
         int code;
         arg_json_fd = -1;
+        cli_harden_options_init(&arg_harden);
 
         if (sandbox_plan_new(&plan, &err) < 0 || sandbox_plan_add_defaults(plan, &err) < 0) {
                 log_cl_error(&err);
@@ -298,26 +333,56 @@ int cli_run_main(int argc, char **argv)
                 return CL_EXIT_FAILURE;
         }
 
+        /* seccomp, rlimits, personality and the cgroups; the sandbox's
+         * cgroups are removed by harden_freep on every way out */
+        struct sandbox_harden harden_storage;
+        sandbox_harden_init(&harden_storage);
+        _cleanup_(harden_freep) struct sandbox_harden *harden = NULL;
+        if (sandbox_harden_apply(&harden_storage, plan, &arg_harden.limits,
+                                 arg_harden.cgroup_parent, &err) < 0) {
+                log_cl_error(&err);
+                return CL_EXIT_SETUP;
+        }
+        harden = &harden_storage;
+        /* without a cgroup, accounting falls back to wait4's figures quietly;
+         * only limits that cannot hold are worth a word */
+        int limits_asked = arg_harden.limits.memory_max || arg_harden.limits.pids_max ||
+                            arg_harden.limits.cpu_quota_us;
+        if (harden->cgroups_unavailable && limits_asked && sandbox_cgroup_warn_once())
+                log_warning("cgroup limits and accounting are unavailable (%s); rlimits still "
+                            "apply",
+                            harden->why.msg);
+
         struct sandbox_result res = {0};
         _cleanup_sandbox_ struct sandbox *sb = NULL;
-        if (sandbox_spawn(plan, &sb, &err) < 0) {
+        if (sandbox_harden_spawn(harden, plan, &sb, &err) < 0) {
                 log_cl_error(&err);
                 res.setup_failed = 1;
                 res.exit_code = CL_EXIT_SETUP;
                 res.error = err;
-                write_exit_status(&res);
+                write_exit_status(&res, NULL);
                 return CL_EXIT_SETUP;
         }
         _cleanup_sandbox_loop_ struct sandbox_loop *loop = NULL;
-        struct run_state st = {.sb = sb};
+        struct run_state st = {.sb = sb, .harden = harden};
         if (sandbox_loop_new(&loop, &err) < 0 ||
             sandbox_loop_add_fd(loop, sfd, EPOLLIN, on_signal, &st, &err) < 0 ||
+            sandbox_harden_watch(harden, loop, &err) < 0 ||
             sandbox_wait(sb, loop, on_started, &st, &res, &err) < 0) {
                 log_cl_error(&err);
                 return CL_EXIT_SETUP;
         }
+        struct sandbox_harden_report rep;
+        if (sandbox_harden_finish(harden, &res, &rep, &err) < 0)
+                log_cl_error(&err);
         if (res.setup_failed)
                 log_error("%s", res.error.msg);
-        write_exit_status(&res);
+        char why[256];
+        if (sandbox_harden_describe(harden, &rep, &res, why, sizeof(why)))
+                log_error("%s", why);
+        if (rep.fired == SANDBOX_LIMIT_TIMEOUT || rep.fired == SANDBOX_LIMIT_SILENCE ||
+            rep.fired == SANDBOX_LIMIT_OUTPUT)
+                res.exit_code = CL_EXIT_TIMEOUT;
+        write_exit_status(&res, &rep);
         return res.exit_code;
 }

@@ -6,6 +6,7 @@
 #include "base/base-cleanup.h"
 #include "base/base-log.h"
 #include "cli/cli-main.h"
+#include "cli/cli-store-db.h"
 #include "cloister/cloister.h"
 #include "store/store-hash.h"
 #include "store/store-nar.h"
@@ -27,6 +28,12 @@ static const struct cli_command store_commands[] = {
         {"dump", store_dump_main, "write a path as a NAR to standard output"},
         {"restore", store_restore_main, "unpack a NAR from standard input into a new path"},
         {"hash", store_hash_main, "print the NAR hash (or flat hash) of paths"},
+        {"add", cli_store_add_main, "copy paths into the store (nix-store --add, --add-fixed)"},
+        {"query", cli_store_query_main, "references, referrers, closure, hash, size, deriver"},
+        {"verify", cli_store_verify_main, "check that valid paths exist and are unmodified"},
+        {"import", cli_store_import_main, "add the paths of a 'nix-store --export' stream"},
+        {"export", cli_store_export_main, "write paths in the format of 'nix-store --export'"},
+        {"delete", cli_store_delete_main, "delete paths that nothing refers to"},
         {NULL, NULL, NULL},
 };
 

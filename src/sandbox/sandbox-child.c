@@ -385,12 +385,23 @@ void sandbox_child_helper(const struct sandbox_exec *x)
         if (r < 0)
                 fail(x, SANDBOX_STEP_CLOSE_FDS, (int)-r, -1);
 
-        if (x->plan->cgroup_procs_fd >= 0) {
+        if (x->plan->cgroup_procs_fd >= 0 && x->cgroup_joined) {
+                sys_close(x->plan->cgroup_procs_fd);
+        } else if (x->plan->cgroup_procs_fd >= 0) {
                 /* before the cgroup namespace, so that its root is this cgroup */
                 r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
                 if (r < 0)
                         fail(x, SANDBOX_STEP_CGROUP, (int)-r, -1);
                 sys_close(x->plan->cgroup_procs_fd);
+        }
+        for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++) {
+                int fd = x->plan->cgroup_procs_more[i];
+                if (fd < 0)
+                        continue;
+                r = sys_write_all(fd, "0", 1);
+                if (r < 0)
+                        fail(x, SANDBOX_STEP_CGROUP, (int)-r, (int)i + 1);
+                sys_close(fd);
         }
 
         r = sys1(SYS_unshare, x->unshare_flags);

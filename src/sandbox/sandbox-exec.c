@@ -267,7 +267,7 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         }
         qsort(x->keep_fds, x->n_keep_fds, sizeof(int), cmp_int);
         /* room for 0 1 2, the kept ones, three pipe ends and a cgroup fd */
-        x->helper_fds = calloc(x->n_keep_fds + 8, sizeof(int));
+        x->helper_fds = calloc(x->n_keep_fds + 8 + SANDBOX_CGROUP_MORE, sizeof(int));
         if (!x->helper_fds)
                 return cl_err(err, ENOMEM, "plan");
         *ret = TAKE_PTR(x);

@@ -113,6 +113,9 @@ struct sandbox_exec {
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;
+        /* the helper was started in plan->cgroup_dir_fd: it skips
+         * plan->cgroup_procs_fd */
+        int cgroup_joined;
 };
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed

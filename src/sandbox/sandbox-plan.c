@@ -30,6 +30,9 @@ int sandbox_plan_new(struct sandbox_plan **ret, struct cl_error *err)
         p->uid = SANDBOX_DEFAULT_UID;
         p->gid = SANDBOX_DEFAULT_GID;
         p->cgroup_procs_fd = -1;
+        for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
+                p->cgroup_procs_more[i] = -1;
+        p->cgroup_dir_fd = -1;
         p->personality = SANDBOX_PERSONALITY_KEEP;
         *ret = p;
         return 0;

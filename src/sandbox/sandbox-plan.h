@@ -41,6 +41,9 @@ struct sandbox_op {
         mode_t mode;
 };
 
+/* cgroup leaves beyond the first that the helper joins (sandbox-cgroup.c) */
+#define SANDBOX_CGROUP_MORE 4
+
 /* Plan-wide flags */
 #define SANDBOX_SHARE_NET (1u << 0) /* keep the host's network namespace */
 
@@ -65,6 +68,13 @@ struct sandbox_plan {
          * with no allocation, right before exec (see sandbox-child.c). */
         const struct sock_fprog *seccomp; /* loaded last, after no_new_privs */
         int cgroup_procs_fd;              /* an open cgroup.procs of a leaf to join, or -1 */
+        /* further leaves to join before the cgroup namespace is made (the v1
+         * hierarchies of a hybrid host), -1 = none */
+        int cgroup_procs_more[SANDBOX_CGROUP_MORE];
+        /* the v2 leaf's directory: the helper is started in it with clone3
+         * CLONE_INTO_CGROUP (then cgroup_procs_fd, the same leaf, is skipped),
+         * or -1 */
+        int cgroup_dir_fd;
         struct sandbox_rlimit {
                 int resource;
                 struct rlimit limit;

@@ -141,6 +141,9 @@ static void set_helper_fds(struct sandbox_exec *x)
                 x->helper_fds[n++] = x->sync_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
+        for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
+                if (x->plan->cgroup_procs_more[i] >= 0)
+                        x->helper_fds[n++] = x->plan->cgroup_procs_more[i];
         qsort(x->helper_fds, n, sizeof(int), cmp_int);
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
@@ -188,6 +191,36 @@ void sandbox_free(struct sandbox *sb)
         free(sb);
 }
 
+/* struct clone_args of <linux/sched.h>, which clashes with <sched.h> */
+struct helper_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+                set_tid, set_tid_size, cgroup;
+};
+#define HELPER_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* fork(), or clone3 straight into the plan's v2 cgroup: moving a process
+ * into a v2 cgroup afterwards waits for an RCU grace period (milliseconds on
+ * a busy host), starting it there does not. The child only runs the
+ * async-signal-safe helper, so skipping glibc's fork() bookkeeping is fine. */
+static pid_t spawn_helper_process(struct sandbox_exec *x)
+{
+        int fd = x->plan->cgroup_dir_fd;
+        if (fd >= 0) {
+                struct helper_clone_args ca = {.flags = HELPER_CLONE_INTO_CGROUP,
+                                               .exit_signal = SIGCHLD,
+                                               .cgroup = (uint64_t)fd};
+                x->cgroup_joined = 1;
+                long r = syscall(SYS_clone3, &ca, sizeof(ca));
+                if (r >= 0)
+                        return (pid_t)r;
+                if (errno != ENOSYS && errno != EINVAL && errno != E2BIG)
+                        return -1;
+                /* an older kernel: fork, and the helper joins by cgroup.procs */
+                x->cgroup_joined = 0;
+        }
+        return fork();
+}
+
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err)
 {
         struct sandbox_host host;
@@ -233,7 +266,7 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         set_helper_fds(x);
 
         sb->t_start = sandbox_loop_now();
-        pid_t pid = fork();
+        pid_t pid = spawn_helper_process(x);
         if (pid == 0)
                 sandbox_child_helper(x);
         int fork_errno = errno;

@@ -70,6 +70,35 @@ static double seconds(const struct timeval *tv)
 
 int sandbox_status_write_exit(int fd, const struct sandbox_result *res, struct cl_error *err)
 {
+        return sandbox_status_write_exit_extra(fd, res, NULL, err);
+}
+
+static void add_extra(json_t *obj, const struct sandbox_result *res,
+                      const struct sandbox_status_extra *x)
+{
+        json_object_set_new(obj, "limit", x->limit ? json_string(x->limit) : json_null());
+        if (x->have_cgroup_cpu) {
+                json_object_set_new(obj, "cgroup-user-time", json_real(x->cgroup_user_time));
+                json_object_set_new(obj, "cgroup-system-time", json_real(x->cgroup_system_time));
+        }
+        if (x->have_memory_peak) {
+                json_object_set_new(obj, "memory-peak", json_integer((json_int_t)x->memory_peak));
+                json_object_set_new(obj, "memory-peak-source", json_string("cgroup"));
+        } else {
+                json_object_set_new(obj, "memory-peak",
+                                    json_integer((json_int_t)res->rusage.ru_maxrss * 1024));
+                json_object_set_new(obj, "memory-peak-source", json_string("rusage"));
+        }
+        json_object_set_new(obj, "oom-kills", json_integer((json_int_t)x->oom_kills));
+        json_object_set_new(obj, "pids-max-hits", json_integer((json_int_t)x->pids_max_hits));
+        if (x->have_output)
+                json_object_set_new(obj, "output-bytes", json_integer((json_int_t)x->output_bytes));
+}
+
+int sandbox_status_write_exit_extra(int fd, const struct sandbox_result *res,
+                                    const struct sandbox_status_extra *extra,
+                                    struct cl_error *err)
+{
         json_t *obj = json_object();
         if (!obj)
                 return cl_err(err, ENOMEM, "status object");
@@ -83,5 +112,7 @@ int sandbox_status_write_exit(int fd, const struct sandbox_result *res, struct c
         json_object_set_new(obj, "user-time", json_real(seconds(&res->rusage.ru_utime)));
         json_object_set_new(obj, "system-time", json_real(seconds(&res->rusage.ru_stime)));
         json_object_set_new(obj, "max-rss", json_integer(res->rusage.ru_maxrss));
+        if (extra)
+                add_extra(obj, res, extra);
         return write_object(fd, obj, err);
 }

@@ -18,12 +18,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p of an absolute or relative path (the store root, given by the user). */
+static int mkdir_parents(const char *path, struct cl_error *err)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return cl_errx(err, ENOMEM, "out of memory");
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return cl_err(err, errno, "create store root '%s'", p);
+                *s = c;
+                if (c == '\0')
+                        return 0;
+        }
+}
+
 int store_open_dir(const char *root, const char *store_dir, int *ret_fd, struct cl_error *err)
 {
         int r = store_dir_check(store_dir, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                /* a new chroot store, as Nix's --store ROOT makes one */
+                r = mkdir_parents(root, err);
+                if (r < 0)
+                        return r;
+                fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
         if (fd < 0)
                 return cl_err(err, errno, "open store root '%s'", root);
         _cleanup_free_ char *copy = strdup(store_dir);
@@ -112,11 +138,12 @@ static int check_inputs_present(int store_fd, const char *store_dir, const struc
 int drv_add(const struct drv_add_options *opts, struct derivation *d, const char *drv_name,
             char **ret_path, struct cl_error *err)
 {
-        _cleanup_close_ int store_fd = -1;
-        int r = store_open_dir(opts->root, opts->store_dir, &store_fd, err);
+        /* a bad derivation is refused before anything is created */
+        int r = drv_check_paths(opts->store_dir, d, drv_name, err);
         if (r < 0)
                 return r;
-        r = drv_check_paths(opts->store_dir, d, drv_name, err);
+        _cleanup_close_ int store_fd = -1;
+        r = store_open_dir(opts->root, opts->store_dir, &store_fd, err);
         if (r < 0)
                 return r;
         r = check_inputs_present(store_fd, opts->store_dir, d, err);

@@ -104,7 +104,8 @@ int drv_get_kind(const struct derivation *d, enum drv_kind *ret_kind, struct drv
                 const struct drv_output *o = &d->outputs[i];
                 if (o->hash_algo[0] == '\0' && o->hash[0] == '\0')
                         continue;
-                if (o->hash[0] == '\0' || strcmp(o->hash, "impure") == 0 || o->path[0] == '\0')
+                /* an empty path is one still to be computed, not a floating output */
+                if (o->hash[0] == '\0' || strcmp(o->hash, "impure") == 0)
                         return cl_errx(err, ENOTSUP,
                                        "output '%s' is floating content-addressed or impure "
                                        "(experimental in Nix, not supported)",
@@ -160,12 +161,32 @@ int drv_name_from_path(const char *store_dir, const char *drv_path, char buf[STO
         return 0;
 }
 
+/* Nix writes these fields without escapes: a '"' or '\\' in one would make a
+ * .drv that no parser reads back. */
+static int check_raw_field(const char *what, const char *value, struct cl_error *err)
+{
+        if (strpbrk(value, "\"\\"))
+                return cl_errx(err, EINVAL, "%s '%s' contains '\"' or '\\'", what, value);
+        return 0;
+}
+
 int drv_check_paths(const char *store_dir, const struct derivation *d, const char *drv_name,
                     struct cl_error *err)
 {
         struct store_path sp;
         char name[STORE_NAME_MAX + 1];
         int r;
+        if ((r = check_raw_field("system", d->platform, err)) < 0)
+                return r;
+        for (size_t i = 0; i < d->n_outputs; i++)
+                if ((r = check_raw_field("hash algorithm", d->outputs[i].hash_algo, err)) < 0 ||
+                    (r = check_raw_field("hash", d->outputs[i].hash, err)) < 0)
+                        return cl_err_prefix(err, "output '%s'", d->outputs[i].name);
+        for (size_t i = 0; i < d->n_inputs; i++)
+                for (size_t k = 0; k < d->inputs[i].n_outputs; k++)
+                        if ((r = check_raw_field("output name", d->inputs[i].outputs[k], err)) < 0)
+                                return cl_err_prefix(err, "input derivation '%s'",
+                                                     d->inputs[i].path);
         for (size_t i = 0; i < d->n_outputs; i++) {
                 const struct drv_output *o = &d->outputs[i];
                 if (o->name[0] == '\0')
@@ -379,6 +400,14 @@ int drv_resolve_outputs(struct drv_loader *l, struct derivation *d, const char *
                                         return cl_errx(err, ENOMEM, "out of memory");
         }
 
+        if (kind == DRV_FIXED_OUTPUT) {
+                /* Nix keeps the content hash as a hash and always writes it in
+                 * base16, whichever notation it was given in */
+                char hex[HASH_STR_MAX];
+                hash_print(&f.hash, HASH_BASE16, false, hex);
+                if (strcmp(d->outputs[0].hash, hex) != 0 && set_str(&d->outputs[0].hash, hex) < 0)
+                        return cl_errx(err, ENOMEM, "out of memory");
+        }
         struct hash hm = {0};
         if (kind == DRV_INPUT_ADDRESSED &&
             (r = drv_hash_modulo(l, d, drv_name, true, &hm, err)) < 0)

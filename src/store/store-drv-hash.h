@@ -60,7 +60,8 @@ int drv_name_from_path(const char *store_dir, const char *drv_path, char buf[STO
 
 /* Check that every path in d is a store path of store_dir (outputs may be
  * empty), input derivations end in ".drv", output names make valid path
- * names for drv_name. */
+ * names for drv_name, and the fields Nix writes unescaped (system, hash
+ * algorithms, hashes, input output names) hold no '"' or '\'. */
 int drv_check_paths(const char *store_dir, const struct derivation *d, const char *drv_name,
                     struct cl_error *err);
 
@@ -71,7 +72,7 @@ int drv_hash_modulo(struct drv_loader *l, const struct derivation *d, const char
 
 /* When every output path is empty, compute them and write them into the
  * outputs and the env (adding the env entries if missing), as nix-instantiate
- * does. When every path is set, check them (and the env entries) as Nix does
+ * does. A fixed output's hash is rewritten in base16, as Nix writes it. When every path is set, check them (and the env entries) as Nix does
  * before registering a .drv. Anything in between is refused. */
 int drv_resolve_outputs(struct drv_loader *l, struct derivation *d, const char *drv_name,
                         struct cl_error *err);

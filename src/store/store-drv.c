@@ -218,7 +218,8 @@ static int parse_strlist(struct parser *ps, bool escaped, bool sorted, const cha
                 return ps->pos++, 0;
         for (;;) {
                 char item_what[96];
-                snprintf(item_what, sizeof(item_what), "'\"' to open a %s", what);
+                snprintf(item_what, sizeof(item_what), "'\"' to open %s %s",
+                         strchr("aeiou", what[0]) ? "an" : "a", what);
                 if (grow(v, &cap, *n, sizeof(char *)) < 0)
                         return cl_errx(ps->err, ENOMEM, "out of memory");
                 size_t at = ps->pos;

@@ -170,7 +170,48 @@ TEST(every_syntax_error_has_offset_and_reason)
             {"Derive([],[],[],\"s\",\"a\rb\"", "offset 22: raw carriage return in a string"},
             {"Derive([],[],[],\"s\",\"a\\", "offset 23: unterminated string (opened at offset 20)"},
             {"Derive([],[],[],\"s\",\"\",[\"a\",x",
-             "offset 28: expected '\"' to open a argument, found 'x'"},
+             "offset 28: expected '\"' to open an argument, found 'x'"},
+            {"Derive([],[],[\"/a\",x", "offset 19: expected '\"' to open an input source"},
+            {"Derive([],[(\"/d\",[x", "offset 18: expected '\"' to open an input output name"},
+            {"Derive([],[(\"/d\",[\"a\",\"a\"])]",
+             "offset 22: input output name 'a' is a duplicate"},
+            {"Derive([],[(\"/a\",[]),(\"/a\",[])]",
+             "offset 22: input derivation '/a' is a duplicate"},
+            {"Derive([],[],[\"/a\",\"/a\"]", "offset 19: input source '/a' is a duplicate"},
+            {"Derive([],[],[],\"s\",\"b\",[],[(\"a\",\"\"),(\"a\",\"\")])",
+             "offset 38: environment variable 'a' is a duplicate"},
+            {"Derive([(\"out\"\x01", "offset 14: expected ',' after the output name, found byte "
+                                    "0x01"},
+            {"Derive([(\"out\"\xc3", "offset 14: expected ',' after the output name, found byte "
+                                    "0xc3"},
+            {"Derive([(\"out\",x", "offset 15: expected '\"' to open an output path"},
+            {"Derive([(\"out\",\"\"x", "offset 17: expected ',' after the output path"},
+            {"Derive([(\"out\",\"\",x", "offset 18: expected '\"' to open a hash algorithm"},
+            {"Derive([(\"out\",\"\",\"\"x", "offset 20: expected ',' after the hash algorithm"},
+            {"Derive([(\"out\",\"\",\"\",x", "offset 21: expected '\"' to open a hash,"},
+            {"Derive([]x", "offset 9: expected ',' after the outputs"},
+            {"Derive([],[(x", "offset 12: expected '\"' to open an input derivation path"},
+            {"Derive([],[(\"/d\",x", "offset 17: expected '[' to open the input output name list"},
+            {"Derive([],[(\"/d\",[])x",
+             "offset 20: expected ',' or ']' after an input derivation"},
+            {"Derive([],[]x", "offset 12: expected ',' after the input derivations"},
+            {"Derive([],[],x", "offset 13: expected '[' to open the input source list"},
+            {"Derive([],[],[]x", "offset 15: expected ',' after the input sources"},
+            {"Derive([],[],[],\"s\"x", "offset 19: expected ',' after the system"},
+            {"Derive([],[],[],\"s\",x", "offset 20: expected '\"' to open the builder"},
+            {"Derive([],[],[],\"s\",\"b\"x", "offset 23: expected ',' after the builder"},
+            {"Derive([],[],[],\"s\",\"b\",[]x", "offset 26: expected ',' after the arguments"},
+            {"Derive([],[],[],\"s\",\"b\",[],x", "offset 27: expected '[' to open the environment"},
+            {"Derive([],[],[],\"s\",\"b\",[],[x",
+             "offset 28: expected '(' to open an environment variable"},
+            {"Derive([],[],[],\"s\",\"b\",[],[(x",
+             "offset 29: expected '\"' to open a variable name"},
+            {"Derive([],[],[],\"s\",\"b\",[],[(\"a\"x",
+             "offset 32: expected ',' after the variable name"},
+            {"Derive([],[],[],\"s\",\"b\",[],[(\"a\",x",
+             "offset 33: expected '\"' to open a variable value"},
+            {"Derive([],[],[],\"s\",\"b\",[],[(\"a\",\"\")x",
+             "offset 36: expected ',' or ']' after an environment variable"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct derivation d = {0};
@@ -187,6 +228,9 @@ TEST(every_syntax_error_has_offset_and_reason)
         struct cl_error err = {0};
         CHECK_INT(drv_parse(nul, sizeof(nul) - 1, &d, &err), ==, -EINVAL);
         CHECK_STR(err.msg, "offset 18: NUL byte in a string");
+        /* over the size limit: refused before a byte is read */
+        CHECK_INT(drv_parse(nul, (size_t)DRV_MAX_SIZE + 1, &d, &err), ==, -EFBIG);
+        CHECK(strstr(err.msg, "larger than the limit"));
 }
 
 TEST(source_fod_2_6)
@@ -222,6 +266,18 @@ TEST(intermediate_2_6)
         _cleanup_free_ char *p2 = drv_path_of(INTERMEDIATE(SRC2), "intermediate");
         CHECK_STR(p1, "/nix/store/" INT1);
         CHECK_STR(p2, "/nix/store/" INT2);
+        /* the masked modulo ATerm, byte for byte intermediate-first-modulo.drv
+         * (its digest is what the output paths would use with the env entries) */
+        {
+                const char *modulo =
+                    "Derive([(\"dev\",\"\",\"\",\"\"),(\"out\",\"\",\"\",\"\")],[(\"42cfa58bf5a2819"
+                    "11b6c9471c67cf64f70a820b033415190db3da91710c5ff2c\",[\"out\"])],[],"
+                    "\"x86_64-linux\",\"/bin/intermediate\",[],[(\"dev\",\"\"),(\"out\",\"\")])";
+                struct hash want;
+                CHECK_OK(hash_buffer(HASH_SHA256, modulo, strlen(modulo), &want));
+                CHECK_OK(drv_hash_modulo(&l, &d, "intermediate", true, &hm, &err));
+                CHECK(hash_equal(&hm, &want));
+        }
         /* the output paths follow from the masked ATerm without env entries */
         for (size_t i = 0; i < d.n_env; i++) {
                 free(d.env[i].key);
@@ -258,6 +314,14 @@ TEST(parent_split_merges_inputs)
         CHECK(hash_equal(&hm, &want));
         /* the memo now holds both intermediates and both source drvs */
         CHECK_INT(l.n_memo, ==, 4);
+        /* parent-joined takes both outputs of one intermediate: same modulo */
+        const char *joined = "Derive([(\"out\",\"\",\"\",\"\")],[(\"/nix/store/" INT2
+                             "\",[\"dev\",\"out\"])],[],\"x86_64-linux\",\"/bin/parent\",[],[])";
+        _cleanup_drv_ struct derivation dj = {0};
+        parse_ok(joined, &dj);
+        struct hash hj;
+        CHECK_OK(drv_hash_modulo(&l, &dj, "parent", true, &hj, &err));
+        CHECK(hash_equal(&hj, &want));
         drv_loader_done(&l);
 }
 
@@ -271,6 +335,15 @@ TEST(hello_like_nix_instantiate)
                  "\"x86_64-linux\")])",
                  &d);
         struct cl_error err;
+        /* the masked ATerm (env 'out' added empty) and its digest */
+        struct hash hm;
+        CHECK_OK(drv_set_env(&d, "out", ""));
+        _cleanup_free_ char *masked = print(&d);
+        CHECK_STR(masked, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"x86_64-linux\",\"/bin/sh\",[\"-c\","
+                          "\"echo hi > $out\"],[(\"builder\",\"/bin/sh\"),(\"name\",\"hello\"),(\"out\","
+                          "\"\"),(\"system\",\"x86_64-linux\")])");
+        CHECK_OK(drv_hash_modulo(&l, &d, "hello", true, &hm, &err));
+        CHECK_STR(hexof(&hm), "1142b64dfc10c25b923658cd6a75f2eb8603497ca6e5c3fe3c77c3b7cc7ba923");
         CHECK_OK(drv_resolve_outputs(&l, &d, "hello", &err));
         _cleanup_free_ char *aterm = print(&d);
         const char *want =
@@ -352,6 +425,22 @@ TEST(kinds_and_bad_outputs)
         d.outputs[0].path = strdup("/nix/store/i00sflxqsj37lfmf95m8mn0grv615hpk-source");
         CHECK_INT(drv_resolve_outputs(&l, &d, "source", &err), ==, -EINVAL);
         CHECK(strstr(err.msg, "incorrect output"));
+        /* a hash given in nix32 or base64 is written in base16, as Nix does */
+        const char *given[] = {"a9993e364706816aba3e25717850c26c9cd0d89d",
+                               "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=", "kpcd173cq987hw957sx6m0868wv3x6d9"};
+        for (size_t i = 0; i < ELEMENTSOF(given); i++) {
+                _cleanup_drv_ struct derivation f2 = {0};
+                _cleanup_free_ char *aterm = NULL;
+                parse_ok("Derive([(\"out\",\"\",\"r:sha1\",\"\")],[],[],\"s\",\"b\",[],[])", &f2);
+                free(f2.outputs[0].hash);
+                f2.outputs[0].hash = strdup(given[i]);
+                CHECK_OK(drv_resolve_outputs(&l, &f2, "fetched", &err));
+                aterm = print(&f2);
+                CHECK_STR(aterm, "Derive([(\"out\",\"/nix/store/rks1sv3ic31chf69c2ic0dk3hfs384rk-"
+                                 "fetched\",\"r:sha1\",\"a9993e364706816aba3e25717850c26c9cd0d89d\")]"
+                                 ",[],[],\"s\",\"b\",[],[(\"out\",\"/nix/store/"
+                                 "rks1sv3ic31chf69c2ic0dk3hfs384rk-fetched\")])");
+        }
         drv_loader_done(&l);
 }
 
@@ -372,6 +461,20 @@ TEST(check_paths_refuses_outside_store)
                  &d2);
         CHECK_INT(drv_check_paths("/nix/store", &d2, "x", &err), ==, -EINVAL);
         CHECK(strstr(err.msg, "not a derivation path"));
+        /* fields Nix writes unescaped cannot hold '"' or '\\' (from JSON they could) */
+        _cleanup_drv_ struct derivation d3 = {0};
+        parse_ok("Derive([(\"out\",\"\",\"\",\"\")],[],[],\"s\",\"b\",[],[])", &d3);
+        CHECK_OK(drv_check_paths("/nix/store", &d3, "x", &err));
+        free(d3.platform);
+        d3.platform = strdup("x86\"64");
+        CHECK_INT(drv_check_paths("/nix/store", &d3, "x", &err), ==, -EINVAL);
+        CHECK_STR(err.msg, "system 'x86\"64' contains '\"' or '\\'");
+        free(d3.platform);
+        d3.platform = strdup("s");
+        free(d3.outputs[0].hash_algo);
+        d3.outputs[0].hash_algo = strdup("r:sha\\1");
+        CHECK_INT(drv_check_paths("/nix/store", &d3, "x", &err), ==, -EINVAL);
+        CHECK_STR(err.msg, "output 'out': hash algorithm 'r:sha\\1' contains '\"' or '\\'");
 }
 
 TEST(json_both_ways)

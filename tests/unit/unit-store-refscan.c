@@ -37,10 +37,9 @@ static bool occurs(const unsigned char *data, size_t len, const char *h)
 static void feed_in_chunks(struct refscan *s, const unsigned char *data, size_t len, size_t chunk)
 {
         for (size_t off = 0; off < len;) {
-                size_t k = len - off < chunk ? len - off : chunk;
-                if (chunk == 0)
-                        k = (size_t)(rnd() % 200) + 1 < len - off ? (size_t)(rnd() % 200) + 1
-                                                                 : len - off;
+                /* chunk 0: random sizes */
+                size_t want = chunk ? chunk : (size_t)(rnd() % 200) + 1;
+                size_t k = len - off < want ? len - off : want;
                 refscan_feed(s, data + off, k);
                 off += k;
         }
