@@ -28,11 +28,15 @@ static void check_one_line(const struct tap_run_result *res, const char *const *
 }
 
 struct before {
-        char *mounts, *tmp;
+        char *mounts, *tmp, *tmpdir;
 };
 
+/* cloister gets a TMPDIR of its own, which must stay empty */
 static void snap(struct before *b)
 {
+        unsetenv("TMPDIR"); /* the previous one may be gone: make it in /tmp */
+        b->tmpdir = tap_mkdtemp();
+        setenv("TMPDIR", b->tmpdir, 1);
         b->mounts = pr_mounts();
         b->tmp = pr_tmp_entries("/tmp");
 }
@@ -41,6 +45,8 @@ static void check_nothing_left(struct before *b, const char *when)
 {
         pr_check_no_new_mounts(b->mounts, pr_mounts(), when);
         pr_check_no_new_tmp(b->tmp, pr_tmp_entries("/tmp"), when);
+        if (rmdir(b->tmpdir) < 0)
+                FAIL("%s: TMPDIR %s: %s (left behind in it)", when, b->tmpdir, strerror(errno));
 }
 
 /* cloister run OPTS -- /probe CMD: expect code and a message */

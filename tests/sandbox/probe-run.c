@@ -342,6 +342,22 @@ void pr_check_no_new_mounts(const char *before, const char *after, const char *w
         }
 }
 
+/* A name cloister's run could give a temporary entry: "cloister" then
+ * anything but '-' (mkdtemp's "cloisterXXXXXX", "cloister.XXXXXX"), or
+ * "cloister-run", "cloister-sandbox", "cloister-root". Other tests on the
+ * machine (this one's "cloister-test.", other tiers' "cloister-diff-...")
+ * come and go in /tmp meanwhile; the private TMPDIR check is the strict one. */
+static bool own_tmp_name(const char *name)
+{
+        if (strncmp(name, "cloister", 8) != 0)
+                return false;
+        if (name[8] != '-')
+                return true;
+        return strncmp(name, "cloister-run", 12) == 0 ||
+               strncmp(name, "cloister-sandbox", 16) == 0 ||
+               strncmp(name, "cloister-root", 13) == 0;
+}
+
 char *pr_tmp_entries(const char *dir)
 {
         DIR *d = opendir(dir);
@@ -351,8 +367,7 @@ char *pr_tmp_entries(const char *dir)
                 return out;
         struct dirent *e;
         while ((e = readdir(d))) {
-                if (strncmp(e->d_name, "cloister", 8) != 0 ||
-                    strncmp(e->d_name, "cloister-test.", 14) == 0)
+                if (!own_tmp_name(e->d_name))
                         continue;
                 size_t l = strlen(e->d_name);
                 out = realloc(out, len + l + 2);

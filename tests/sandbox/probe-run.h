@@ -66,8 +66,8 @@ char *pr_mounts(void);
 /* FAIL if `after` has mount lines not in `before`. */
 void pr_check_no_new_mounts(const char *before, const char *after, const char *when);
 
-/* Names of entries in dir matching "cloister*" (but not the test's own
- * "cloister-test.*"), one per line. */
+/* Names of entries in dir that cloister could have made (see
+ * own_tmp_name), one per line. */
 char *pr_tmp_entries(const char *dir);
 void pr_check_no_new_tmp(const char *before, const char *after, const char *when);
 

@@ -88,11 +88,14 @@ TEST(cleanup_after_setup_failure)
         char *missing = NULL;
         if (asprintf(&missing, "%s/does-not-exist", s.tmpdir) < 0)
                 abort();
+        /* the marker would name the command, had it started */
+        char *marker = pr_marker("setup");
         struct tap_run_result res;
-        pr_run(V("--tmpfs", "/scratch", "--bind", missing, "/x"), V("exit", "0"), &res);
+        pr_run(V("--tmpfs", "/scratch", "--bind", missing, "/x"), V("exit", "0", marker), &res);
         CHECK_INT(tap_exit_code(res.status), ==, 125);
         CHECK(strstr(res.err, missing) != NULL);
-        check_clean(&s, NULL, "setup failure");
+        CHECK_INT(res.out_len, ==, 0);
+        check_clean(&s, marker, "setup failure");
 }
 
 TEST(cleanup_after_cloister_sigkilled)
