@@ -344,7 +344,12 @@ int cli_run_main(int argc, char **argv)
                 return CL_EXIT_SETUP;
         }
         harden = &harden_storage;
-        if (harden->cgroups_unavailable && sandbox_cgroup_warn_once())
+        /* said when a cgroup limit was asked for and cannot hold; accounting
+         * alone falls back to wait4's figures without a word */
+        int wants_cgroup = (arg_harden.limits.memory_max && arg_harden.limits.memory_max != UINT64_MAX) ||
+                           (arg_harden.limits.pids_max && arg_harden.limits.pids_max != UINT64_MAX) ||
+                           arg_harden.limits.cpu_quota_us;
+        if (harden->cgroups_unavailable && wants_cgroup && sandbox_cgroup_warn_once())
                 log_warning("cgroup limits and accounting are unavailable (%s); rlimits still "
                             "apply",
                             harden->why.msg);
