@@ -613,7 +613,10 @@ TEST_TIMEOUT(run_hundred_sandboxes_leave_no_cgroup, 120)
                 }
                 tap_run_result_free(&res);
         }
-        CHECK_INT(all_leaves(), ==, before);
+        /* leaves of cloister processes killed elsewhere on the machine may come
+         * and go meanwhile; ours must not add any (and stale ones are
+         * collected by each new sandbox) */
+        CHECK_INT(all_leaves(), <=, before);
 }
 
 TEST_TIMEOUT(kill_loop_without_cgroup_kill, 60)
