@@ -344,11 +344,12 @@ int cli_run_main(int argc, char **argv)
                 return CL_EXIT_SETUP;
         }
         harden = &harden_storage;
-        /* without a cgroup, accounting falls back to wait4's figures quietly;
-         * only limits that cannot hold are worth a word */
-        int limits_asked = arg_harden.limits.memory_max || arg_harden.limits.pids_max ||
-                            arg_harden.limits.cpu_quota_us;
-        if (harden->cgroups_unavailable && limits_asked && sandbox_cgroup_warn_once())
+        /* said when a cgroup limit was asked for and cannot hold; accounting
+         * alone falls back to wait4's figures without a word */
+        const struct sandbox_limits *l = &arg_harden.limits;
+        int wants_cgroup = (l->memory_max && l->memory_max != UINT64_MAX) ||
+                           (l->pids_max && l->pids_max != UINT64_MAX) || l->cpu_quota_us;
+        if (harden->cgroups_unavailable && wants_cgroup && sandbox_cgroup_warn_once())
                 log_warning("cgroup limits and accounting are unavailable (%s); rlimits still "
                             "apply",
                             harden->why.msg);

@@ -8,6 +8,7 @@
 #include "base/base-cleanup.h"
 #include "base/base-fd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -286,6 +287,31 @@ static unsigned v2_enable(int parent_dfd, unsigned want)
 
 static unsigned leaf_seq;
 
+/* Remove the leaves of cloister processes that are gone without cleaning up
+ * (killed by SIGKILL, which no cleanup survives): empty "cloister-PID-N"
+ * directories in parent whose PID no longer exists. rmdir only removes an
+ * empty cgroup, so a leaf still in use (a reused PID) stays. Best effort;
+ * a cloister in another PID namespace sharing this tree could lose a leaf it
+ * made but has not entered yet (it then fails with a clear message). */
+static void collect_stale(const char *parent)
+{
+        DIR *d = opendir(parent);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                int pid, seq, len = 0;
+                if (e->d_type != DT_DIR ||
+                    sscanf(e->d_name, "cloister-%d-%d%n", &pid, &seq, &len) != 2 ||
+                    e->d_name[len] != '\0' || pid <= 0 || pid == getpid())
+                        continue;
+                if (kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                (void)unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+        }
+        closedir(d);
+}
+
 /* mkdir a fresh leaf below parent; fills d. */
 static int make_leaf(const char *parent, struct sandbox_cgroup_dir *d, struct cl_error *err)
 {
@@ -330,6 +356,7 @@ static int add_dir(struct sandbox_cgroup *cg, int kind, const char *configured,
         struct stat st;
         if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
                 return cl_err(err, errno ? errno : ENOTDIR, "cgroup parent '%s'", parent);
+        collect_stale(parent);
         struct sandbox_cgroup_dir *d = &cg->dirs[cg->n_dirs];
         int r = make_leaf(parent, d, err);
         if (r < 0)

@@ -51,7 +51,8 @@ int sandbox_harden_apply(struct sandbox_harden *h, struct sandbox_plan *plan,
         int r = sandbox_cgroup_create(&h->limits, cgroup_parent, &h->cg, &h->why, err);
         if (r < 0)
                 return r;
-        if (h->cg.n_dirs == 0)
+        /* none at all, or not the controllers a limit asked for */
+        if (h->cg.n_dirs == 0 || h->why.code != 0)
                 h->cgroups_unavailable = 1;
         sandbox_cgroup_fallback_rlimits(&h->cg, &h->limits);
 

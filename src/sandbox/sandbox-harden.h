@@ -17,7 +17,7 @@ struct sandbox_harden {
         struct sandbox_limits limits;
         struct sandbox_cgroup cg;
         int procs_fds[SANDBOX_CG_NKINDS]; /* cgroup.procs of each leaf, until spawned */
-        int cgroups_unavailable;          /* no writable hierarchy: why says so */
+        int cgroups_unavailable;          /* no writable hierarchy or controller: why says */
         struct cl_error why;
 
         /* while running */
