@@ -288,7 +288,11 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, host_pid};
         sys_write_all(x->report_fd, &rep, sizeof(rep));
         report_namespaces(x);
-        /* the ids first: as real root the tmpfs files must be made by a
+        /* the bind sources are reached with the caller's identity (as real root,
+         * a store below a 0700 directory is reachable, as for Nix's builds)... */
+        if (sandbox_mount_open_sources(x) < 0)
+                sys_exit(CL_EXIT_SETUP);
+        /* ...then the ids: as real root the tmpfs files must be made by a
          * mapped uid, and the switch clears the parent-death signal */
         switch_ids(x);
         arm_pdeathsig(x);

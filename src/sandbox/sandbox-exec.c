@@ -38,6 +38,7 @@ void sandbox_exec_free(struct sandbox_exec *x)
                 }
         }
         free(x->ops);
+        free(x->bind_trees);
         free(x->root_mount);
         for (size_t i = 0; i < x->n_exec_paths; i++)
                 free(x->exec_paths[i]);
@@ -211,8 +212,11 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         if (r < 0)
                 return r;
         x->ops = calloc(plan->n_ops + 2, sizeof(*x->ops));
-        if (!x->ops)
+        x->bind_trees = malloc((plan->n_ops + 2) * sizeof(*x->bind_trees));
+        if (!x->ops || !x->bind_trees)
                 return cl_err(err, ENOMEM, "plan");
+        for (size_t i = 0; i < plan->n_ops + 2; i++)
+                x->bind_trees[i] = -1;
         if (plan->n_ops)
                 memcpy(x->ops, plan->ops, plan->n_ops * sizeof(*x->ops));
         x->n_ops = plan->n_ops;

@@ -83,6 +83,10 @@ struct sandbox_exec {
         const struct sandbox_plan *plan;
         struct sandbox_op *ops; /* the plan's, resolved, then the generated files */
         size_t n_ops;
+        /* per op: a bind source's detached clone, opened by PID 1 while it still
+         * has the caller's file-system identity (as real root, host root may
+         * reach sources a build user may not); -1 when not open */
+        int *bind_trees;
         char *root_mount; /* host directory the new root's tmpfs hides */
         int unshare_flags;
         int privileged;   /* switch ids and drop supplementary groups first */

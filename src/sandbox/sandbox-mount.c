@@ -120,11 +120,37 @@ static int open_target(int rootfd, const char *dst, int want_dir, int *ret_fd)
 
 /* Async-signal-safe: clone the source tree, set its flags while it is still
  * detached, attach it on target. *ret_step says which part failed. */
-static int do_bind(const struct sandbox_op *op, int target, enum sandbox_step *ret_step)
+/* Async-signal-safe: a detached clone of a bind source. */
+static int clone_source(const char *src)
+{
+        return (int)sys3(SYS_open_tree, AT_FDCWD, src,
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+}
+
+/* Async-signal-safe: clone every bind source now, before the ids switch. */
+int sandbox_mount_open_sources(const struct sandbox_exec *x)
+{
+        for (size_t i = 0; i < x->n_ops; i++) {
+                if (x->ops[i].kind != SANDBOX_OP_BIND || (x->ops[i].flags & SANDBOX_OP_SKIP))
+                        continue;
+                int tree = clone_source(x->ops[i].src);
+                if (tree < 0) {
+                        sandbox_child_fail(x, SANDBOX_STEP_BIND, -tree, (int)i);
+                        return tree;
+                }
+                x->bind_trees[i] = tree;
+        }
+        return 0;
+}
+
+/* Async-signal-safe: attach the source of op (its clone tree when already
+ * open, which this consumes) on target, its flags set while still detached. */
+static int do_bind(const struct sandbox_op *op, int tree, int target,
+                   enum sandbox_step *ret_step)
 {
         *ret_step = SANDBOX_STEP_BIND;
-        int tree = (int)sys3(SYS_open_tree, AT_FDCWD, op->src,
-                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                tree = clone_source(op->src);
         if (tree < 0)
                 return tree;
         struct mount_attr attr = {0};
@@ -188,7 +214,7 @@ static int do_devpts(int target)
         struct sandbox_op host = {
             .kind = SANDBOX_OP_BIND, .flags = SANDBOX_BIND_DEV, .src = (char *)"/dev/pts"};
         enum sandbox_step step;
-        return do_bind(&host, target, &step) < 0 ? r : 0;
+        return do_bind(&host, -1, target, &step) < 0 ? r : 0;
 }
 
 /* Async-signal-safe: a symlink; an existing identical one is fine. */
@@ -266,7 +292,8 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
         enum sandbox_step step = SANDBOX_STEP_NONE;
         switch (op->kind) {
         case SANDBOX_OP_BIND:
-                r = do_bind(op, target, &step);
+                r = do_bind(op, x->bind_trees[i], target, &step);
+                x->bind_trees[i] = -1;
                 break;
         case SANDBOX_OP_TMPFS:
                 mode_option(opt, "mode=", op->mode);
