@@ -516,8 +516,9 @@ void pr_confined(unsigned max, void (*fn)(void))
                 char *procs = NULL;
                 if (asprintf(&procs, "%s/cgroup.procs", leaf) < 0)
                         abort();
-                for (int i = 0; i < 100 && rmdir(leaf) < 0 && errno == EBUSY; i++) {
-                        /* whatever is left in the leaf goes */
+                for (int i = 0; i < 500 && rmdir(leaf) < 0 && errno == EBUSY; i++) {
+                        /* whatever is left in the leaf goes; on a loaded
+                         * machine the last tasks may take seconds to be reaped */
                         char *left = tap_read_file(procs);
                         for (char *p = left; p && *p; p += strcspn(p, "\n"), p += !!*p)
                                 kill(atoi(p), SIGKILL);
