@@ -587,7 +587,7 @@ static int parse_regular(struct parser *p)
 static int parse_symlink(struct parser *p)
 {
         char target[NAR_MAX_TARGET + 1];
-        size_t len;
+        size_t len = 0;
         int r = expect(p, "target");
         if (r < 0)
                 return r;
@@ -638,7 +638,7 @@ static int parse_directory(struct parser *p, unsigned depth)
 {
         char tok[NAR_MAX_TOKEN + 1], shown[96], name[NAR_MAX_NAME + 1];
         uint64_t at;
-        size_t len;
+        size_t len = 0;
         if (depth >= NAR_MAX_DEPTH)
                 return BAD(p, p->off, "directories nested deeper than %d", NAR_MAX_DEPTH);
         int r = CALL(p, directory_begin, p->err);

@@ -51,7 +51,9 @@ static int count_leaves(const char *dir, int depth)
                         n++;
                 if (depth > 0) {
                         char sub[4096];
-                        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+                        if (snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >=
+                            (int)sizeof(sub))
+                                continue; /* no cgroup path is that long */
                         n += count_leaves(sub, depth - 1);
                 }
         }
