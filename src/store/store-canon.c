@@ -53,6 +53,24 @@ static int strip_xattrs(int dirfd, const char *name, struct cl_error *err)
         return 0;
 }
 
+/* A directory stream on dirfd/name, never through a symlink, and its fd. */
+static int open_dir_stream(int dirfd, const char *name, DIR **ret, int *ret_fd,
+                           struct cl_error *err)
+{
+        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return cl_err(err, errno, "open directory '%s'", name);
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                int e = errno;
+                close(fd);
+                return cl_err(err, e, "open directory '%s'", name);
+        }
+        *ret = dir;
+        *ret_fd = fd;
+        return 0;
+}
+
 static int canon_one(int dirfd, const char *name, unsigned depth, bool recurse,
                      struct cl_error *err)
 {
@@ -68,14 +86,11 @@ static int canon_one(int dirfd, const char *name, unsigned depth, bool recurse,
         if (r < 0)
                 return r;
         if (recurse && S_ISDIR(st.st_mode)) {
-                int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return cl_err(err, errno, "open directory '%s'", name);
-                _cleanup_closedir_ DIR *dir = fdopendir(fd);
-                if (!dir) {
-                        close(fd);
-                        return cl_err(err, errno, "open directory '%s'", name);
-                }
+                _cleanup_closedir_ DIR *dir = NULL;
+                int fd = -1;
+                r = open_dir_stream(dirfd, name, &dir, &fd, err);
+                if (r < 0)
+                        return r;
                 struct dirent *e;
                 while ((errno = 0, e = readdir(dir))) {
                         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -156,14 +171,11 @@ static int remove_one(int dirfd, const char *name, unsigned depth, struct cl_err
         /* a read-only directory needs its write bit before entries can go */
         if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name, 0700, 0) < 0)
                 return cl_err(err, errno, "make '%s' writable", name);
-        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return cl_err(err, errno, "open directory '%s'", name);
-        _cleanup_closedir_ DIR *dir = fdopendir(fd);
-        if (!dir) {
-                close(fd);
-                return cl_err(err, errno, "open directory '%s'", name);
-        }
+        _cleanup_closedir_ DIR *dir = NULL;
+        int fd = -1;
+        int r0 = open_dir_stream(dirfd, name, &dir, &fd, err);
+        if (r0 < 0)
+                return r0;
         struct dirent *e;
         while ((errno = 0, e = readdir(dir))) {
                 if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
