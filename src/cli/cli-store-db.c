@@ -4,6 +4,8 @@
  * the matching nix-store operation prints. */
 #include "cli/cli-store-db.h"
 
+#include "base/base-strv.h"
+
 #include "base/base-cleanup.h"
 #include "base/base-log.h"
 #include "cloister/cloister.h"
@@ -249,44 +251,12 @@ enum query_kind {
         Q_TREE
 };
 
-struct strset {
-        char **v;
-        size_t n, cap;
-};
-
-static int strset_add(struct strset *s, const char *str)
-{
-        for (size_t i = 0; i < s->n; i++)
-                if (strcmp(s->v[i], str) == 0)
-                        return 0;
-        if (s->n + 2 > s->cap) {
-                size_t cap = s->cap ? s->cap * 2 : 16;
-                char **nv = realloc(s->v, cap * sizeof(char *));
-                if (!nv)
-                        return -ENOMEM;
-                s->v = nv;
-                s->cap = cap;
-        }
-        s->v[s->n] = strdup(str);
-        if (!s->v[s->n])
-                return -ENOMEM;
-        s->v[++s->n] = NULL;
-        return 0;
-}
-
-static void strset_free(struct strset *s)
-{
-        for (size_t i = 0; i < s->n; i++)
-                free(s->v[i]);
-        free(s->v);
-}
-#define _cleanup_strset_ __attribute__((cleanup(strset_free)))
 
 /* Nix's printTree: each path, then its references (dependencies first) drawn
  * with box characters; a path seen before is marked "[...]". */
 /* The path arguments, each one valid in the store, into set (once each);
  * returns 0 or the exit code after saying what is wrong. */
-static int valid_path_args(struct store_db *db, int n, char **args, struct strset *set)
+static int valid_path_args(struct store_db *db, int n, char **args, struct cl_strv *set)
 {
         struct cl_error err = {0};
         for (int i = 0; i < n; i++) {
@@ -300,21 +270,21 @@ static int valid_path_args(struct store_db *db, int n, char **args, struct strse
                         log_cl_error(&err);
                         return CL_EXIT_FAILURE;
                 }
-                if (strset_add(set, p) < 0)
+                if (cl_strv_push_unique(set, p) < 0)
                         return out_of_memory();
         }
         return 0;
 }
 
 static int print_tree(struct store_db *db, const char *path, const char *first_pad,
-                      const char *tail_pad, struct strset *done, struct cl_error *err)
+                      const char *tail_pad, struct cl_strv *done, struct cl_error *err)
 {
         for (size_t i = 0; i < done->n; i++)
                 if (strcmp(done->v[i], path) == 0) {
                         printf("%s%s [...]\n", first_pad, path);
                         return 0;
                 }
-        if (strset_add(done, path) < 0)
+        if (cl_strv_push_unique(done, path) < 0)
                 return cl_err(err, ENOMEM, "tree");
         printf("%s%s\n", first_pad, path);
         _cleanup_strv_ char **refs = NULL;
@@ -385,12 +355,12 @@ int cli_store_query_main(int argc, char **argv)
         if (r)
                 return r;
         struct cl_error err = {0};
-        _cleanup_strset_ struct strset args = {0};
+        _cleanup_cl_strv_ struct cl_strv args = {0};
         r = valid_path_args(db, argc - optind, argv + optind, &args);
         if (r)
                 return r;
         if (q == Q_TREE) {
-                _cleanup_strset_ struct strset done = {0};
+                _cleanup_cl_strv_ struct cl_strv done = {0};
                 for (size_t i = 0; i < args.n; i++)
                         if (print_tree(db, args.v[i], "", "", &done, &err) < 0) {
                                 log_cl_error(&err);
@@ -428,7 +398,7 @@ int cli_store_query_main(int argc, char **argv)
                 }
                 return flush_stdout();
         }
-        _cleanup_strset_ struct strset out = {0};
+        _cleanup_cl_strv_ struct cl_strv out = {0};
         if (q == Q_REQUISITES) {
                 _cleanup_strv_ char **req = NULL;
                 if (store_db_requisites(db, args.v, args.n, &req, &err) < 0) {
@@ -436,7 +406,7 @@ int cli_store_query_main(int argc, char **argv)
                         return CL_EXIT_FAILURE;
                 }
                 for (char **p = req; *p; p++)
-                        if (strset_add(&out, *p) < 0)
+                        if (cl_strv_push_unique(&out, *p) < 0)
                                 return out_of_memory();
         } else {
                 for (size_t i = 0; i < args.n; i++) {
@@ -448,7 +418,7 @@ int cli_store_query_main(int argc, char **argv)
                                 return CL_EXIT_FAILURE;
                         }
                         for (char **p = list; *p; p++)
-                                if (strset_add(&out, *p) < 0)
+                                if (cl_strv_push_unique(&out, *p) < 0)
                                         return out_of_memory();
                 }
         }
@@ -609,13 +579,13 @@ int cli_store_export_main(int argc, char **argv)
         r = open_db(&c, &db);
         if (r)
                 return r;
-        _cleanup_strset_ struct strset paths = {0};
+        _cleanup_cl_strv_ struct cl_strv paths = {0};
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *p = NULL;
                 r = arg_path(db, argv[i], &p);
                 if (r)
                         return r;
-                if (strset_add(&paths, p) < 0)
+                if (cl_strv_push_unique(&paths, p) < 0)
                         return out_of_memory();
         }
         struct cl_error err = {0};
@@ -639,7 +609,7 @@ int cli_store_delete_main(int argc, char **argv)
         if (r)
                 return r;
         struct cl_error err = {0};
-        _cleanup_strset_ struct strset paths = {0};
+        _cleanup_cl_strv_ struct cl_strv paths = {0};
         r = valid_path_args(db, argc - optind, argv + optind, &paths);
         if (r)
                 return r;

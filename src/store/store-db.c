@@ -4,6 +4,8 @@
  * of ValidPaths, Refs and DerivationOutputs. */
 #include "store/store-db.h"
 
+#include "base/base-strv.h"
+
 #include "base/base-cleanup.h"
 #include "base/base-fd.h"
 #include "store/store-root.h"
@@ -606,37 +608,6 @@ size_t store_strv_len(char *const *v)
         return n;
 }
 
-struct strv {
-        char **v;
-        size_t n, cap;
-};
-
-static int strv_push(struct strv *s, const char *str)
-{
-        if (s->n + 2 > s->cap) {
-                size_t cap = s->cap ? s->cap * 2 : 16;
-                char **nv = realloc(s->v, cap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                s->v = nv;
-                s->cap = cap;
-        }
-        s->v[s->n] = strdup(str);
-        if (!s->v[s->n])
-                return -ENOMEM;
-        s->n++;
-        s->v[s->n] = NULL;
-        return 0;
-}
-
-static void strv_clear(struct strv *s)
-{
-        for (size_t i = 0; i < s->n; i++)
-                free(s->v[i]);
-        free(s->v);
-        s->v = NULL;
-        s->n = s->cap = 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -644,7 +615,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Hand the list out sorted; an empty list is a lone NULL. */
-static int strv_finish(struct strv *s, char ***ret)
+static int strv_finish(struct cl_strv *s, char ***ret)
 {
         if (!s->v) {
                 s->v = calloc(1, sizeof(char *));
@@ -692,7 +663,7 @@ int store_db_is_valid(struct store_db *db, const char *path, struct cl_error *er
 
 /* Collect column 0 of every row of a statement with one bound text or id. */
 static int collect(struct store_db *db, const char *sql, const char *text, int64_t id,
-                   struct strv *out, struct cl_error *err)
+                   struct cl_strv *out, struct cl_error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = db_prepare(db, sql, &st, err);
@@ -705,7 +676,7 @@ static int collect(struct store_db *db, const char *sql, const char *text, int64
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *s = (const char *)sqlite3_column_text(st, 0);
-                if (s && strv_push(out, s) < 0)
+                if (s && cl_strv_push(out, s) < 0)
                         return cl_err(err, ENOMEM, "query");
         }
         if (rc != SQLITE_DONE)
@@ -781,12 +752,12 @@ int store_db_query_info(struct store_db *db, const char *path, struct store_path
                 info->deriver = NULL;
         }
 
-        struct strv refs = {0};
+        struct cl_strv refs = {0};
         r = collect(db,
                     "select path from Refs join ValidPaths on reference = id where referrer = ?;",
                     NULL, id, &refs, err);
         if (r < 0) {
-                strv_clear(&refs);
+                cl_strv_clear(&refs);
                 return r;
         }
         info->n_references = refs.n;
@@ -822,13 +793,13 @@ int store_db_references(struct store_db *db, const char *path, char ***ret, stru
         int64_t id = valid_path_id(db, path, err);
         if (id < 0)
                 return (int)id;
-        struct strv out = {0};
+        struct cl_strv out = {0};
         int r = collect(
             db, "select path from Refs join ValidPaths on reference = id where referrer = ?;", NULL,
             id, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query references");
-        strv_clear(&out);
+        cl_strv_clear(&out);
         return r;
 }
 
@@ -837,37 +808,37 @@ int store_db_referrers(struct store_db *db, const char *path, char ***ret, struc
         int64_t id = valid_path_id(db, path, err);
         if (id < 0)
                 return (int)id;
-        struct strv out = {0};
+        struct cl_strv out = {0};
         int r = collect(
             db, "select path from Refs join ValidPaths on referrer = id where reference = ?;", NULL,
             id, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query referrers");
-        strv_clear(&out);
+        cl_strv_clear(&out);
         return r;
 }
 
 int store_db_valid_derivers(struct store_db *db, const char *path, char ***ret,
                             struct cl_error *err)
 {
-        struct strv out = {0};
+        struct cl_strv out = {0};
         int r = collect(db,
                         "select v.path from DerivationOutputs d join ValidPaths v on d.drv = v.id "
                         "where d.path = ?;",
                         path, 0, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query derivers");
-        strv_clear(&out);
+        cl_strv_clear(&out);
         return r;
 }
 
 int store_db_all_paths(struct store_db *db, char ***ret, struct cl_error *err)
 {
-        struct strv out = {0};
+        struct cl_strv out = {0};
         int r = collect(db, "select path from ValidPaths;", NULL, 0, &out, err);
         if (r == 0 && strv_finish(&out, ret) < 0)
                 r = cl_err(err, ENOMEM, "query paths");
-        strv_clear(&out);
+        cl_strv_clear(&out);
         return r;
 }
 
@@ -891,13 +862,13 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
                         struct cl_error *err)
 {
         /* breadth-first over references; seen is kept sorted for lookups */
-        struct strv seen = {0}, todo = {0};
+        struct cl_strv seen = {0}, todo = {0};
         int r = 0;
         for (size_t i = 0; i < n && r == 0; i++) {
                 int64_t id = valid_path_id(db, paths[i], err);
                 if (id < 0)
                         r = (int)id;
-                else if (strv_push(&todo, paths[i]) < 0)
+                else if (cl_strv_push(&todo, paths[i]) < 0)
                         r = cl_err(err, ENOMEM, "query requisites");
         }
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -909,7 +880,7 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
         for (size_t i = 0; r == 0 && i < todo.n; i++) {
                 if (bsearch_str(seen.v, seen.n, todo.v[i]) >= 0)
                         continue;
-                if (strv_push(&seen, todo.v[i]) < 0) {
+                if (cl_strv_push(&seen, todo.v[i]) < 0) {
                         r = cl_err(err, ENOMEM, "query requisites");
                         break;
                 }
@@ -919,7 +890,7 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
                 int rc;
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         const char *s = (const char *)sqlite3_column_text(st, 0);
-                        if (s && bsearch_str(seen.v, seen.n, s) < 0 && strv_push(&todo, s) < 0) {
+                        if (s && bsearch_str(seen.v, seen.n, s) < 0 && cl_strv_push(&todo, s) < 0) {
                                 r = cl_err(err, ENOMEM, "query requisites");
                                 break;
                         }
@@ -929,8 +900,8 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
         }
         if (r == 0 && strv_finish(&seen, ret) < 0)
                 r = cl_err(err, ENOMEM, "query requisites");
-        strv_clear(&seen);
-        strv_clear(&todo);
+        cl_strv_clear(&seen);
+        cl_strv_clear(&todo);
         return r;
 }
 
@@ -1006,7 +977,7 @@ struct db_topo {
 static int db_children(void *userdata, size_t i, size_t **ret, size_t *ret_n, struct cl_error *err)
 {
         struct db_topo *d = userdata;
-        struct strv refs = {0};
+        struct cl_strv refs = {0};
         int r = 0;
         int64_t id = path_id(d->db, d->items[i], err);
         if (id < 0)
@@ -1025,7 +996,7 @@ static int db_children(void *userdata, size_t i, size_t **ret, size_t *ret_n, st
                 if (j >= 0)
                         kids[nk++] = (size_t)j;
         }
-        strv_clear(&refs);
+        cl_strv_clear(&refs);
         if (r < 0) {
                 free(kids);
                 return r;
