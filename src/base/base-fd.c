@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Async-signal-safe. */
@@ -89,4 +90,22 @@ int fd_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char 
         if (fd < 0)
                 return -errno;
         return fd_read_all(fd, max, ret_data, ret_len);
+}
+
+int fs_mkdir_parents(const char *path, mode_t mode, const char *what, struct cl_error *err)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return cl_errx(err, ENOMEM, "out of memory");
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return cl_err(err, errno, "create %s '%s'", what, p);
+                *s = c;
+                if (c == '\0' || s[1] == '\0')
+                        return 0;
+        }
 }

@@ -2,6 +2,8 @@
  * transfers, and small-file slurping through a directory fd. */
 #pragma once
 
+#include "base/base-error.h"
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,6 +19,11 @@ ssize_t fd_read_full(int fd, void *buf, size_t len);
  * Returns 0 and sets *ret_data and *ret_len, or -errno (-EFBIG past max). */
 int fd_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_data,
                     size_t *ret_len);
+
+/* mkdir -p: create path and its missing parents with mode (existing ones are
+ * fine). On failure the message names what ("store root", ...), the component
+ * that failed and the reason. */
+int fs_mkdir_parents(const char *path, mode_t mode, const char *what, struct cl_error *err);
 
 /* Read everything from fd (at most max bytes) into a NUL-terminated buffer. */
 int fd_read_all(int fd, size_t max, char **ret_data, size_t *ret_len);

@@ -121,24 +121,6 @@ struct log_writer {
         char *path;
 };
 
-static int mkdir_p_at(const char *dir, mode_t mode, struct cl_error *err)
-{
-        _cleanup_free_ char *copy = strdup(dir);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                        return cl_err(err, errno, "create log directory '%s'", copy);
-                *p = '/';
-        }
-        if (mkdir(copy, mode) < 0 && errno != EEXIST)
-                return cl_err(err, errno, "create log directory '%s'", copy);
-        return 0;
-}
-
 void log_writer_free(struct log_writer *w)
 {
         if (!w)
@@ -168,7 +150,7 @@ int log_writer_open(const char *log_dir, const char *drv_path, int compressed,
         }
         char *slash = strrchr(w->path, '/');
         *slash = '\0';
-        r = mkdir_p_at(w->path, 0755, err);
+        r = fs_mkdir_parents(w->path, 0755, "log directory", err);
         *slash = '/';
         if (r < 0) {
                 log_writer_free(w);

@@ -374,18 +374,9 @@ int store_db_open(const struct store_db_options *opts, struct store_db **ret, st
                 /* a new store root (the per-user default): create it and its
                  * parents as Nix's createDirs does; symlinks above the root are
                  * the user's business */
-                for (char *s = db->root + 1;; s++) {
-                        if (*s != '/' && *s != '\0')
-                                continue;
-                        char c = *s;
-                        *s = '\0';
-                        int e = mkdir(db->root, 0777) < 0 && errno != EEXIST ? errno : 0;
-                        *s = c;
-                        if (e)
-                                return cl_err(err, e, "create store root '%s'", db->root);
-                        if (c == '\0')
-                                break;
-                }
+                int r = fs_mkdir_parents(db->root, 0777, "store root", err);
+                if (r < 0)
+                        return r;
                 root_fd = open(db->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         if (root_fd < 0)
@@ -862,13 +853,13 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
                         struct cl_error *err)
 {
         /* breadth-first over references; seen is kept sorted for lookups */
-        struct cl_strv seen = {0}, todo = {0};
+        struct cl_strv seen = {0}, queue = {0};
         int r = 0;
         for (size_t i = 0; i < n && r == 0; i++) {
                 int64_t id = valid_path_id(db, paths[i], err);
                 if (id < 0)
                         r = (int)id;
-                else if (cl_strv_push(&todo, paths[i]) < 0)
+                else if (cl_strv_push(&queue, paths[i]) < 0)
                         r = cl_err(err, ENOMEM, "query requisites");
         }
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -877,20 +868,20 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
                                "select v.path from Refs r join ValidPaths v on r.reference = v.id "
                                "where r.referrer = (select id from ValidPaths where path = ?);",
                                &st, err);
-        for (size_t i = 0; r == 0 && i < todo.n; i++) {
-                if (bsearch_str(seen.v, seen.n, todo.v[i]) >= 0)
+        for (size_t i = 0; r == 0 && i < queue.n; i++) {
+                if (bsearch_str(seen.v, seen.n, queue.v[i]) >= 0)
                         continue;
-                if (cl_strv_push(&seen, todo.v[i]) < 0) {
+                if (cl_strv_push(&seen, queue.v[i]) < 0) {
                         r = cl_err(err, ENOMEM, "query requisites");
                         break;
                 }
                 qsort(seen.v, seen.n, sizeof(char *), cmp_str);
                 sqlite3_reset(st);
-                sqlite3_bind_text(st, 1, todo.v[i], -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 1, queue.v[i], -1, SQLITE_TRANSIENT);
                 int rc;
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         const char *s = (const char *)sqlite3_column_text(st, 0);
-                        if (s && bsearch_str(seen.v, seen.n, s) < 0 && cl_strv_push(&todo, s) < 0) {
+                        if (s && bsearch_str(seen.v, seen.n, s) < 0 && cl_strv_push(&queue, s) < 0) {
                                 r = cl_err(err, ENOMEM, "query requisites");
                                 break;
                         }
@@ -901,7 +892,7 @@ int store_db_requisites(struct store_db *db, char *const *paths, size_t n, char 
         if (r == 0 && strv_finish(&seen, ret) < 0)
                 r = cl_err(err, ENOMEM, "query requisites");
         cl_strv_clear(&seen);
-        cl_strv_clear(&todo);
+        cl_strv_clear(&queue);
         return r;
 }
 

@@ -18,25 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p of an absolute or relative path (the store root, given by the user). */
-static int mkdir_parents(const char *path, struct cl_error *err)
-{
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return cl_errx(err, ENOMEM, "out of memory");
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != '\0')
-                        continue;
-                char c = *s;
-                *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return cl_err(err, errno, "create store root '%s'", p);
-                *s = c;
-                if (c == '\0')
-                        return 0;
-        }
-}
-
 int store_open_dir(const char *root, const char *store_dir, int *ret_fd, struct cl_error *err)
 {
         int r = store_dir_check(store_dir, err);
@@ -45,7 +26,7 @@ int store_open_dir(const char *root, const char *store_dir, int *ret_fd, struct 
         _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
                 /* a new chroot store, as Nix's --store ROOT makes one */
-                r = mkdir_parents(root, err);
+                r = fs_mkdir_parents(root, 0755, "store root", err);
                 if (r < 0)
                         return r;
                 fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
