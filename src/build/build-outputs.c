@@ -115,36 +115,50 @@ static int walk_check(struct walk *w, int dirfd, const char *name, const char *r
         return r;
 }
 
-static int check_output_tree(const struct build_outputs_params *p, const struct out_info *o,
-                             enum build_status *st, struct cl_error *err)
+int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *name,
+                             const char *path, uid_t uid, enum build_status *ret_status,
+                             struct cl_error *err)
 {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
         struct stat s;
-        if (fstatat(p->scratch_fd, o->base, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+        *ret_status = BUILD_SYSTEM_ERROR;
+        if (fstatat(scratch_fd, base, &s, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT) {
-                        *st = BUILD_FAILED;
+                        *ret_status = BUILD_FAILED;
                         return cl_errx(err, ENOENT,
                                        "builder for '%s' failed to produce output path for "
                                        "output '%s' at '%s'",
-                                       p->drv_path, o->name, o->path);
+                                       drv_path, name, path);
                 }
-                return cl_err(err, errno, "stat output '%s'", o->path);
+                return cl_err(err, errno, "stat output '%s'", path);
         }
-        *st = BUILD_FAILED;
-        if (s.st_uid != p->builder_uid || (!S_ISLNK(s.st_mode) && (s.st_mode & 022)))
+        *ret_status = BUILD_FAILED;
+        /* someone else could have interfered with a writable output (Nix) */
+        if (s.st_uid != uid || (!S_ISLNK(s.st_mode) && (s.st_mode & (S_IWGRP | S_IWOTH))))
                 return cl_errx(err, EPERM,
-                               "suspicious ownership or permission on '%s' for output '%s'; "
-                               "rejecting this build output",
-                               o->path, o->name);
-        struct walk w = {.uid = p->builder_uid, .output = o->path, .err = err};
-        int r = walk_check(&w, p->scratch_fd, o->base, o->path, 0);
+                               "suspicious ownership or permission on '%s' for output '%s' "
+                               "(owner %u, mode %04o; want owner %u, not group- or "
+                               "world-writable); rejecting this build output",
+                               path, name, (unsigned)s.st_uid, (unsigned)(s.st_mode & 07777),
+                               (unsigned)uid);
+        struct walk w = {.uid = uid, .output = path, .err = err};
+        int r = walk_check(&w, scratch_fd, base, path, 0);
         for (size_t i = 0; r == 0 && i < w.n_inodes; i++)
                 if (w.inodes[i].seen < w.inodes[i].nlink)
                         r = cl_errx(err, EPERM,
                                     "output '%s' has a hard link to a file the builder did not "
                                     "create (inode %llu)",
-                                    o->path, (unsigned long long)w.inodes[i].ino);
+                                    path, (unsigned long long)w.inodes[i].ino);
         free(w.inodes);
         return r;
+}
+
+static int check_output_tree(const struct build_outputs_params *p, const struct out_info *o,
+                             enum build_status *st, struct cl_error *err)
+{
+        return build_outputs_check_tree(p->scratch_fd, p->drv_path, o->name, o->path,
+                                        p->builder_uid, st, err);
 }
 
 /* The references of each output and what the rules need to follow them. */
