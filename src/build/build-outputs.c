@@ -551,8 +551,15 @@ static int compare_check(const struct build_outputs_params *p, const struct out_
         if (asprintf(&check_name, "%s.check", o->base) < 0)
                 return -ENOMEM;
         (void)store_remove_tree_at(store_fd, check_name, NULL);
-        if (renameat(p->scratch_fd, o->base, store_fd, check_name) < 0)
-                return cl_err(err, errno, "keep '%s.check'", o->path);
+        /* canonicalised first, as Nix does: the build user must not keep a
+         * writable tree in the store */
+        r = store_canonicalise_at(p->scratch_fd, o->base, err);
+        if (r < 0)
+                return cl_err_prefix(err, "keep '%s.check'", o->path);
+        r = store_move_at(p->scratch_fd, o->base, store_fd, check_name, err);
+        if (r < 0)
+                return cl_err(err, -r, "keep '%s.check'", o->path);
+        (void)store_canonicalise_top_at(store_fd, check_name, NULL);
         *st = BUILD_NOT_DETERMINISTIC;
         return cl_errx(err, EINVAL,
                        "derivation '%s' may not be deterministic: output '%s' differs from "

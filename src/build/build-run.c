@@ -685,6 +685,11 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                         rl.error = rl.err.code ? -rl.err.code : -EIO;
                 rl.log = NULL;
         }
+        if (rl.error < 0) {
+                /* removed: nobody is to be sent to read it */
+                free(res->log_path);
+                res->log_path = NULL;
+        }
 
         if (rl.timed_out) {
                 res->status = BUILD_TIMED_OUT;
