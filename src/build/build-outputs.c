@@ -39,6 +39,7 @@ struct inode_count {
         ino_t ino;
         nlink_t nlink;
         nlink_t seen;
+        const char *output; /* where it was first seen */
 };
 
 struct walk {
@@ -64,7 +65,8 @@ static int note_inode(struct walk *w, const struct stat *st)
                 w->inodes = n;
                 w->cap_inodes = cap;
         }
-        w->inodes[w->n_inodes++] = (struct inode_count){st->st_dev, st->st_ino, st->st_nlink, 1};
+        w->inodes[w->n_inodes++] =
+            (struct inode_count){st->st_dev, st->st_ino, st->st_nlink, 1, w->output};
         return 0;
 }
 
@@ -115,9 +117,9 @@ static int walk_check(struct walk *w, int dirfd, const char *name, const char *r
         return r;
 }
 
-int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *name,
-                             const char *path, uid_t uid, enum build_status *ret_status,
-                             struct cl_error *err)
+/* One output: the output itself, then everything in it (into w). */
+static int check_one(int scratch_fd, const char *drv_path, const char *name, const char *path,
+                     struct walk *w, enum build_status *ret_status, struct cl_error *err)
 {
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
@@ -135,30 +137,38 @@ int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *n
         }
         *ret_status = BUILD_FAILED;
         /* someone else could have interfered with a writable output (Nix) */
-        if (s.st_uid != uid || (!S_ISLNK(s.st_mode) && (s.st_mode & (S_IWGRP | S_IWOTH))))
+        if (s.st_uid != w->uid || (!S_ISLNK(s.st_mode) && (s.st_mode & (S_IWGRP | S_IWOTH))))
                 return cl_errx(err, EPERM,
                                "suspicious ownership or permission on '%s' for output '%s' "
                                "(owner %u, mode %04o; want owner %u, not group- or "
                                "world-writable); rejecting this build output",
                                path, name, (unsigned)s.st_uid, (unsigned)(s.st_mode & 07777),
-                               (unsigned)uid);
-        struct walk w = {.uid = uid, .output = path, .err = err};
-        int r = walk_check(&w, scratch_fd, base, path, 0);
+                               (unsigned)w->uid);
+        w->output = path;
+        return walk_check(w, scratch_fd, base, path, 0);
+}
+
+int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *const *names,
+                             const char *const *paths, size_t n, uid_t uid,
+                             enum build_status *ret_status, struct cl_error *err)
+{
+        struct walk w = {.uid = uid, .err = err};
+        int r = 0;
+        *ret_status = BUILD_FAILED;
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = check_one(scratch_fd, drv_path, names[i], paths[i], &w, ret_status, err);
+        /* every link of a file must be in the outputs: Nix allows hard links
+         * within and between the outputs of one build */
         for (size_t i = 0; r == 0 && i < w.n_inodes; i++)
-                if (w.inodes[i].seen < w.inodes[i].nlink)
+                if (w.inodes[i].seen < w.inodes[i].nlink) {
+                        *ret_status = BUILD_FAILED;
                         r = cl_errx(err, EPERM,
                                     "output '%s' has a hard link to a file the builder did not "
                                     "create (inode %llu)",
-                                    path, (unsigned long long)w.inodes[i].ino);
+                                    w.inodes[i].output, (unsigned long long)w.inodes[i].ino);
+                }
         free(w.inodes);
         return r;
-}
-
-static int check_output_tree(const struct build_outputs_params *p, const struct out_info *o,
-                             enum build_status *st, struct cl_error *err)
-{
-        return build_outputs_check_tree(p->scratch_fd, p->drv_path, o->name, o->path,
-                                        p->builder_uid, st, err);
 }
 
 /* The references of each output and what the rules need to follow them. */
@@ -586,8 +596,19 @@ int build_outputs_finish(const struct build_outputs_params *p, enum build_status
                 outs[i].path = d->outputs[i].path;
                 outs[i].base = strrchr(outs[i].path, '/') + 1;
         }
-        for (size_t i = 0; i < n; i++) {
-                r = check_output_tree(p, &outs[i], ret_status, err);
+        {
+                _cleanup_free_ const char **names = calloc(n + 1, sizeof(char *));
+                _cleanup_free_ const char **paths = calloc(n + 1, sizeof(char *));
+                if (!names || !paths) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        names[i] = outs[i].name;
+                        paths[i] = outs[i].path;
+                }
+                r = build_outputs_check_tree(p->scratch_fd, p->drv_path, names, paths, n,
+                                             p->builder_uid, ret_status, err);
                 if (r < 0)
                         goto out;
         }

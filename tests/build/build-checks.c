@@ -448,6 +448,63 @@ TEST_TIMEOUT(outputs_canonical_after_build, 120)
         teardown(&e);
 }
 
+/* Hard links between the outputs of one build are the builder's own too (Nix
+ * shares its inodes-seen set between the outputs). */
+TEST_TIMEOUT(hard_link_between_outputs_allowed, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *json = xasprintf(
+            "{\"name\":\"two\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
+            "\"args\":[\"sh\",\"-e\",\"-c\",\"mkdir $out $dev; echo x > $out/x; ln $out/x $dev/x\"],"
+            "\"env\":{\"name\":\"two\",\"out\":\"\",\"dev\":\"\",\"outputs\":\"out dev\"},"
+            "\"outputs\":{\"out\":{\"path\":\"\"},\"dev\":{\"path\":\"\"}},"
+            "\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
+            e.busybox, e.busybox);
+        _cleanup_free_ char *drv = drv_add_json(&e, "two", json);
+        _cleanup_free_ char *out = out_path(&e, drv);
+        build_ok(&e, drv);
+        _cleanup_free_ char *p = phys(&e, out);
+        check_canonical(p, out, 0);
+        teardown(&e);
+}
+
+/* Nix 2.8 accepts an output that is a dangling symlink (a NAR symlink), and
+ * a store path named in an output but outside the input closure is no
+ * reference (only the closure and the outputs are scanned for). */
+TEST_TIMEOUT(dangling_output_and_outside_path, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *drv = add_drv(&e, "dangling", "ln -s /nonexistent/target $out", NULL,
+                                           NULL);
+        _cleanup_free_ char *out = out_path(&e, drv);
+        build_ok(&e, drv);
+        _cleanup_free_ char *p = phys(&e, out);
+        char target[64];
+        ssize_t n = readlink(p, target, sizeof(target) - 1);
+        CHECK(n > 0);
+        target[n] = '\0';
+        CHECK_STR(target, "/nonexistent/target");
+        CHECK_INT(db_rows(&e, out), ==, 1);
+        /* a valid path of the store that is not an input */
+        _cleanup_free_ char *src = xasprintf("%s/outside", e.tmp);
+        tap_write_file(src, "outside\n", 0644);
+        char *argv[] = {e.cloister, "store", "add", "--store", e.store, src, NULL};
+        _cleanup_free_ char *outside = NULL;
+        run_ok(argv, &outside);
+        _cleanup_free_ char *script = xasprintf("echo %s > $out; echo $out >> $out", outside);
+        _cleanup_free_ char *drv2 = add_drv(&e, "mentions", script, NULL, NULL);
+        _cleanup_free_ char *out2 = out_path(&e, drv2);
+        build_ok(&e, drv2);
+        char *qargv[] = {e.cloister, "store", "query", "--store", e.store, "--references", out2,
+                         NULL};
+        _cleanup_free_ char *refs = NULL;
+        run_ok(qargv, &refs);
+        CHECK_STR(refs, out2); /* itself, not the outside path */
+        teardown(&e);
+}
+
 /* A file owned by someone else is given to us with our group too; user
  * xattrs go, also from a read-only file; modes and mtime. At unit level: a
  * builder cannot set xattrs (the seccomp filter refuses setxattr). */
@@ -555,8 +612,8 @@ static void scratch_free(struct scratch *s)
 
 static int check_tree(struct scratch *s, uid_t uid, enum build_status *st, struct cl_error *err)
 {
-        return build_outputs_check_tree(s->fd, "/nix/store/x.drv", "out", "/nix/store/x-out", uid,
-                                        st, err);
+        const char *names[] = {"out"}, *paths[] = {"/nix/store/x-out"};
+        return build_outputs_check_tree(s->fd, "/nix/store/x.drv", names, paths, 1, uid, st, err);
 }
 
 TEST(output_not_owned_by_builder_refused)
@@ -603,9 +660,20 @@ TEST(hard_link_from_outside_refused)
         CHECK(link(a, b) == 0);
         struct cl_error err = {0};
         enum build_status st;
-        /* links inside the output are fine */
+        /* links inside the output are fine, and between two outputs */
         if (check_tree(&s, geteuid(), &st, &err) < 0)
                 FAIL("check: %s", err.msg);
+        _cleanup_free_ char *dev = xasprintf("%s/x-dev", s.dir);
+        _cleanup_free_ char *c = xasprintf("%s/x-dev/c", s.dir);
+        CHECK(mkdir(dev, 0755) == 0);
+        CHECK(link(a, c) == 0);
+        const char *names[] = {"out", "dev"}, *paths[] = {"/nix/store/x-out", "/nix/store/x-dev"};
+        if (build_outputs_check_tree(s.fd, "/nix/store/x.drv", names, paths, 2, geteuid(), &st,
+                                     &err) < 0)
+                FAIL("check of two outputs: %s", err.msg);
+        /* but not when only one of them is checked */
+        CHECK_INT(check_tree(&s, geteuid(), &st, &err), ==, -EPERM);
+        CHECK(unlink(c) == 0);
         /* one to a file outside it is not */
         tap_write_file(other, "secret\n", 0600);
         CHECK(link(other, f) == 0);
@@ -953,8 +1021,8 @@ TEST_TIMEOUT(check_compares_builds, 120)
         setup(&e);
         struct run r;
         /* not built yet: nothing to compare with */
-        _cleanup_free_ char *nd = add_drv(&e, "nd", "cat /proc/sys/kernel/random/uuid > $out",
-                                          NULL, NULL);
+        _cleanup_free_ char *nd = add_drv(
+            &e, "nd", "mkdir $out; cat /proc/sys/kernel/random/uuid > $out/f", NULL, NULL);
         _cleanup_free_ char *nd_out = out_path(&e, nd);
         const char *check_nd[] = {"build", "--store", e.store, "--check", nd, NULL};
         run_cloister(&e, check_nd, &r);
@@ -965,7 +1033,7 @@ TEST_TIMEOUT(check_compares_builds, 120)
         /* non-deterministic: 104, both paths named, the second output kept
          * beside the first (canonical, not registered), the first unchanged */
         build_ok(&e, nd);
-        _cleanup_free_ char *p = phys(&e, nd_out);
+        _cleanup_free_ char *p = xasprintf("%s%s/f", e.store, nd_out);
         _cleanup_free_ char *first = tap_read_file(p);
         CHECK(first);
         run_cloister(&e, check_nd, &r);
@@ -978,7 +1046,8 @@ TEST_TIMEOUT(check_compares_builds, 120)
         check_nothing_left(&e, &r, NULL, NULL);
         run_free(&r);
         _cleanup_free_ char *cp = phys(&e, check_path);
-        _cleanup_free_ char *second = tap_read_file(cp);
+        _cleanup_free_ char *cpf = xasprintf("%s/f", cp);
+        _cleanup_free_ char *second = tap_read_file(cpf);
         _cleanup_free_ char *again = tap_read_file(p);
         CHECK(second && again);
         CHECK_STR(again, first);
