@@ -154,21 +154,22 @@ static char *add_drv(struct env *e, const char *name, const char *script, const 
  * computed here as the evaluator does. */
 static char *add_fod_hi(struct env *e, const char *name, const char *script)
 {
-        static const char hex[] = "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
+        static const char hex[] =
+            "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
         struct hash h;
         struct cl_error err = {0};
         CHECK_OK(hash_parse_digits(hex, strlen(hex), HASH_SHA256, &h, &err));
         struct store_path sp;
         CHECK_OK(store_make_fixed_path("/nix/store", name, STORE_CA_FLAT, &h, NULL, 0, false, &sp,
                                        &err));
-        _cleanup_free_ char *json = xasprintf(
-            "{\"name\":\"%s\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
-            "\"args\":[\"sh\",\"-e\",\"-c\",\"%s\"],"
-            "\"env\":{\"name\":\"%s\",\"impureEnvVars\":\"CL_TEST_IMPURE\","
-            "\"out\":\"/nix/store/%s\"},"
-            "\"outputs\":{\"out\":{\"path\":\"/nix/store/%s\",\"hashAlgo\":\"sha256\","
-            "\"hash\":\"%s\"}},\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
-            name, e->busybox, script, name, sp.base, sp.base, hex, e->busybox);
+        _cleanup_free_ char *json =
+            xasprintf("{\"name\":\"%s\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
+                      "\"args\":[\"sh\",\"-e\",\"-c\",\"%s\"],"
+                      "\"env\":{\"name\":\"%s\",\"impureEnvVars\":\"CL_TEST_IMPURE\","
+                      "\"out\":\"/nix/store/%s\"},"
+                      "\"outputs\":{\"out\":{\"path\":\"/nix/store/%s\",\"hashAlgo\":\"sha256\","
+                      "\"hash\":\"%s\"}},\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
+                      name, e->busybox, script, name, sp.base, sp.base, hex, e->busybox);
         return drv_add_json(e, name, json);
 }
 
@@ -456,7 +457,8 @@ TEST_TIMEOUT(hard_link_between_outputs_allowed, 120)
         setup(&e);
         _cleanup_free_ char *json = xasprintf(
             "{\"name\":\"two\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
-            "\"args\":[\"sh\",\"-e\",\"-c\",\"mkdir $out $dev; echo x > $out/x; ln $out/x $dev/x\"],"
+            "\"args\":[\"sh\",\"-e\",\"-c\",\"mkdir $out $dev; echo x > $out/x; ln $out/x "
+            "$dev/x\"],"
             "\"env\":{\"name\":\"two\",\"out\":\"\",\"dev\":\"\",\"outputs\":\"out dev\"},"
             "\"outputs\":{\"out\":{\"path\":\"\"},\"dev\":{\"path\":\"\"}},"
             "\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
@@ -476,8 +478,8 @@ TEST_TIMEOUT(dangling_output_and_outside_path, 120)
 {
         struct env e = {0};
         setup(&e);
-        _cleanup_free_ char *drv = add_drv(&e, "dangling", "ln -s /nonexistent/target $out", NULL,
-                                           NULL);
+        _cleanup_free_ char *drv =
+            add_drv(&e, "dangling", "ln -s /nonexistent/target $out", NULL, NULL);
         _cleanup_free_ char *out = out_path(&e, drv);
         build_ok(&e, drv);
         _cleanup_free_ char *p = phys(&e, out);
@@ -497,8 +499,8 @@ TEST_TIMEOUT(dangling_output_and_outside_path, 120)
         _cleanup_free_ char *drv2 = add_drv(&e, "mentions", script, NULL, NULL);
         _cleanup_free_ char *out2 = out_path(&e, drv2);
         build_ok(&e, drv2);
-        char *qargv[] = {e.cloister, "store", "query", "--store", e.store, "--references", out2,
-                         NULL};
+        char *qargv[] = {e.cloister, "store",        "query", "--store",
+                         e.store,    "--references", out2,    NULL};
         _cleanup_free_ char *refs = NULL;
         run_ok(qargv, &refs);
         CHECK_STR(refs, out2); /* itself, not the outside path */
@@ -710,8 +712,8 @@ TEST(special_files_refused)
                         CHECK(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
                         CHECK(chdir("/") == 0);
                 } else {
-                        dev_t dev = strcmp(kinds[i], "whiteout") == 0 ? makedev(0, 0)
-                                                                      : makedev(1, 3);
+                        dev_t dev =
+                            strcmp(kinds[i], "whiteout") == 0 ? makedev(0, 0) : makedev(1, 3);
                         if (mknod(f, S_IFCHR | 0644, dev) < 0)
                                 FAIL("mknod '%s': %s", f, strerror(errno));
                 }
@@ -748,17 +750,17 @@ TEST_TIMEOUT(fixed_output_network, 120)
         setup(&e);
         setenv("CL_TEST_IMPURE", "passed", 1);
         /* a FOD: the host's interfaces, resolver files, impureEnvVars */
-        _cleanup_free_ char *fod = add_fod_hi(
-            &e, "fod-net",
-            NET_COUNT "[ $n -gt 0 ]; [ -s /etc/resolv.conf ]; [ -s /etc/services ]; "
-                      "[ \\\"$CL_TEST_IMPURE\\\" = passed ]; echo hi > $out");
+        _cleanup_free_ char *fod =
+            add_fod_hi(&e, "fod-net",
+                       NET_COUNT "[ $n -gt 0 ]; [ -s /etc/resolv.conf ]; [ -s /etc/services ]; "
+                                 "[ \\\"$CL_TEST_IMPURE\\\" = passed ]; echo hi > $out");
         build_ok(&e, fod);
         /* with fixed-output-network none: lo alone */
         _cleanup_free_ char *fod2 =
             add_fod_hi(&e, "fod-nonet", NET_COUNT "[ $n -eq 0 ]; echo hi > $out");
         struct run r;
-        const char *args[] = {"build",  "--store",         e.store, "--option",
-                              "fixed-output-network", "none", fod2,    NULL};
+        const char *args[] = {"build", "--store", e.store, "--option", "fixed-output-network",
+                              "none",  fod2,      NULL};
         run_cloister(&e, args, &r);
         if (r.code != 0)
                 FAIL("build with fixed-output-network none: exit %d: %s", r.code, r.err);
@@ -771,11 +773,11 @@ TEST_TIMEOUT(fixed_output_network, 120)
         CHECK_INT(r.code, ==, 100);
         run_free(&r);
         /* not a FOD: lo alone, no resolver files, no impure variables */
-        _cleanup_free_ char *drv = add_drv(
-            &e, "no-net",
-            NET_COUNT "[ $n -eq 0 ]; [ ! -e /etc/resolv.conf ]; [ ! -e /etc/services ]; "
-                      "[ -z \\\"${CL_TEST_IMPURE+set}\\\" ]; echo ok > $out",
-            ",\"impureEnvVars\":\"CL_TEST_IMPURE\"", NULL);
+        _cleanup_free_ char *drv =
+            add_drv(&e, "no-net",
+                    NET_COUNT "[ $n -eq 0 ]; [ ! -e /etc/resolv.conf ]; [ ! -e /etc/services ]; "
+                              "[ -z \\\"${CL_TEST_IMPURE+set}\\\" ]; echo ok > $out",
+                    ",\"impureEnvVars\":\"CL_TEST_IMPURE\"", NULL);
         build_ok(&e, drv);
         teardown(&e);
 }
@@ -894,8 +896,8 @@ TEST_TIMEOUT(inputs_not_valid, 120)
         CHECK_INT(build_derivation(&ctx, b, false, &res, &err), <, 0);
         CHECK_INT(res.status, ==, BUILD_MISUSE);
         CHECK_INT(build_status_exit_code(res.status), ==, 1);
-        _cleanup_free_ char *want = xasprintf("input '%s' of '%s' is not valid in the store",
-                                              a_out, b);
+        _cleanup_free_ char *want =
+            xasprintf("input '%s' of '%s' is not valid in the store", a_out, b);
         expect_in(err.msg, want);
         build_result_free(&res);
         build_settings_free(&settings);
@@ -966,7 +968,8 @@ TEST_TIMEOUT(full_disk_during_build, 120)
         CHECK_INT(r.code, ==, 100);
         expect_in(r.err, "failed with exit code");
         expect_in(r.err, "No space left on device");
-        _cleanup_free_ char *named = xasprintf("the file system of '%s/nix/var/nix/builds/", e.store);
+        _cleanup_free_ char *named =
+            xasprintf("the file system of '%s/nix/var/nix/builds/", e.store);
         expect_in(r.err, named);
         tap_diag("%s", strstr(r.err, "cloister: ") ? strstr(r.err, "cloister: ") : r.err);
         check_nothing_left(&e, &r, out, "full-marker");
@@ -985,10 +988,10 @@ TEST_TIMEOUT(full_disk_during_build, 120)
 
         /* the builder succeeds but leaves the disk full: cloister's own
          * writes (the log, the database) fail; a system error, nothing kept */
-        _cleanup_free_ char *drv2 = add_drv(
-            &e, "full-after",
-            "echo hi > $out; dd if=/dev/zero of=/build/fill bs=65536 || true; echo filled", NULL,
-            NULL);
+        _cleanup_free_ char *drv2 =
+            add_drv(&e, "full-after",
+                    "echo hi > $out; dd if=/dev/zero of=/build/fill bs=65536 || true; echo filled",
+                    NULL, NULL);
         _cleanup_free_ char *out2 = out_path(&e, drv2);
         build(&e, drv2, &r);
         CHECK_INT(r.code, ==, 1);
@@ -1021,8 +1024,8 @@ TEST_TIMEOUT(check_compares_builds, 120)
         setup(&e);
         struct run r;
         /* not built yet: nothing to compare with */
-        _cleanup_free_ char *nd = add_drv(
-            &e, "nd", "mkdir $out; cat /proc/sys/kernel/random/uuid > $out/f", NULL, NULL);
+        _cleanup_free_ char *nd =
+            add_drv(&e, "nd", "mkdir $out; cat /proc/sys/kernel/random/uuid > $out/f", NULL, NULL);
         _cleanup_free_ char *nd_out = out_path(&e, nd);
         const char *check_nd[] = {"build", "--store", e.store, "--check", nd, NULL};
         run_cloister(&e, check_nd, &r);
