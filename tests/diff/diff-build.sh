@@ -242,6 +242,7 @@ expected_failure() {
                 echo "$mismatch_got"
                 ;;
         no-output) echo "'dev'|-no-output-dev" ;;
+        writable-output) echo "suspicious ownership or permission on '[^']*-writable-output'" ;;
         builder-fails) echo "\\b3\\b" ;;
         esac
 }
