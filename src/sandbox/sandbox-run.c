@@ -558,7 +558,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
                     [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
                     [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces and PID 1",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
                     [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
                     [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                     [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
