@@ -9,6 +9,7 @@
 #include "sandbox/sandbox-init.h"
 #include "sandbox/sandbox-mount.h"
 #include "sandbox/sandbox-net.h"
+#include "sandbox/sandbox-nons-child.h"
 #include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
@@ -190,7 +191,7 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         if (r < 0)
                 fail(x, SANDBOX_STEP_SETSID, (int)-r, -1);
         arm_pdeathsig(x);
-        if (sys0(SYS_getppid) != 1)
+        if (sys0(SYS_getppid) != (x->no_namespaces ? sandbox_nons_init_pid() : 1))
                 fail(x, SANDBOX_STEP_PARENT_GONE, ESRCH, -1);
         verify_ids(x);
 
@@ -407,6 +408,8 @@ void sandbox_child_helper(const struct sandbox_exec *x)
                         fail(x, SANDBOX_STEP_CGROUP, (int)-r, (int)i + 1);
                 sys_close(fd);
         }
+        if (x->no_namespaces)
+                sandbox_nons_helper(x);
 
         r = sys1(SYS_unshare, x->unshare_flags);
         if (r < 0)
@@ -450,4 +453,18 @@ void sandbox_child_helper(const struct sandbox_exec *x)
         if (WIFEXITED(status))
                 sys_exit(WEXITSTATUS(status));
         sys_exit(128 + WTERMSIG(status));
+}
+
+/* Async-signal-safe: for sandbox-nons-child.c's PID 1, start the command as
+ * run_init() does; returns 1 when it has exec'd, 0 when it failed (its record
+ * is on the error pipe), -errno when it could not be started. */
+int sandbox_child_start_command(const struct sandbox_exec *x, long *ret_pid)
+{
+        struct vfork_args args = {.x = x, .helper_pidfd = -1};
+        child_failed = 0;
+        long cmd = start_vfork(command_entry, x->cmd_stack_top, &args);
+        if (cmd < 0)
+                return (int)cmd;
+        *ret_pid = cmd;
+        return child_failed ? 0 : 1;
 }

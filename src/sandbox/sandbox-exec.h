@@ -51,6 +51,7 @@ enum sandbox_step {
         SANDBOX_STEP_SECCOMP,       /* load the seccomp filter */
         SANDBOX_STEP_EXEC,          /* execute the command */
         SANDBOX_STEP_NOT_FOUND,     /* the command was not found */
+        SANDBOX_STEP_SUBREAPER,     /* become a child subreaper (no namespaces) */
         SANDBOX_STEP_MAX
 };
 
@@ -120,6 +121,9 @@ struct sandbox_exec {
         /* the helper was started in plan->cgroup_dir_fd: it skips
          * plan->cgroup_procs_fd */
         int cgroup_joined;
+        /* SANDBOX_NO_NAMESPACES: no namespace, no new root; the helper and
+         * PID 1 are subreapers (sandbox-nons-child.c) */
+        int no_namespaces;
 };
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed

@@ -254,7 +254,7 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         sb->report_fd = repp[0];
         x->report_fd = repp[1];
         _cleanup_close_ int sync_fd = -1;
-        if (x->privileged) {
+        if (x->privileged && !x->no_namespaces) {
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
                         close(errp[1]);
                         close(repp[1]);
@@ -556,7 +556,9 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                 return CL_EXIT_NOEXEC;
         }
         case SANDBOX_STEP_NOT_FOUND:
-                if (strchr(x->argv[0], '/'))
+                if (x->plan->exec_path)
+                        cl_err(err, e, "execute '%s'", x->plan->exec_path);
+                else if (strchr(x->argv[0], '/'))
                         cl_err(err, e, "execute '%s'", x->argv[0]);
                 else
                         cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
@@ -652,6 +654,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_SETSID] = "start a new session",
                     [SANDBOX_STEP_PERSONALITY] = "set the personality",
                     [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                    [SANDBOX_STEP_SUBREAPER] = "become a child subreaper",
                 };
                 const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
                                     ? what[rec->step]
