@@ -44,6 +44,16 @@ static void build_usage(FILE *f)
                    "  --cores N             NIX_BUILD_CORES (0: every CPU)\n"
                    "  -j, --max-jobs N      builds at once (builds run one at a time)\n"
                    "  -h, --help            show this help\n\n"
+                   "sandbox modes (--option sandbox VALUE):\n"
+                   "  true     every build in the sandbox: it sees only its inputs, has no\n"
+                   "           network (but fixed-output builds) and cannot reach the host\n"
+                   "  false    no namespaces (hosts without them): the builder sees the host;\n"
+                   "           as root it runs as a build user and the store directory is\n"
+                   "           1735 root:<build group> so it cannot list the store; otherwise\n"
+                   "           as the caller; no capabilities, seccomp, and every process it\n"
+                   "           leaves is killed; the store's logical directory must be its own\n"
+                   "  relaxed  fixed-output and __noChroot derivations as false, the rest in\n"
+                   "           the sandbox\n\n"
                    "exit status: 0 built, 100 a build failed, 101 timed out, 102 hash mismatch,\n"
                    "104 not deterministic, 1 other errors, 2 usage. See cloister-build(1).\n");
 }
