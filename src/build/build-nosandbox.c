@@ -149,7 +149,7 @@ static int claim_outputs(struct build_nosandbox *n, const char *drv_path, struct
         return 0;
 }
 
-/* TMPDIR/nix-build-NAME-N, owned by us (root: 0710 root:<build group>, so
+/* TMPDIR/nix-build-NAME.drv-N, owned by us (root: 0710 root:<build group>, so
  * the build user can pass but not rename or replace what is in it), and in
  * it "build", the builder's own 0700 directory. */
 static int make_build_dir(struct build_nosandbox *n, const char *drv_name, uid_t uid, gid_t gid,
@@ -162,7 +162,7 @@ static int make_build_dir(struct build_nosandbox *n, const char *drv_name, uid_t
         if (n->tmp_fd < 0)
                 return cl_err(err, errno, "open '%s'", tmp);
         for (unsigned k = 0;; k++) {
-                snprintf(n->top_name, sizeof(n->top_name), "nix-build-%.60s-%u", drv_name, k);
+                snprintf(n->top_name, sizeof(n->top_name), "nix-build-%.60s.drv-%u", drv_name, k);
                 if (mkdirat(n->tmp_fd, n->top_name, 0700) == 0)
                         break;
                 if (errno != EEXIST || k >= 10000) {

@@ -1,7 +1,7 @@
 /* Builds without the sandbox (sandbox = false, and sandbox = relaxed for
  * fixed-output and __noChroot derivations), as Nix's non-chroot builds: the
  * builder sees the host, writes its outputs straight into the real store
- * directory, and works in TMPDIR/nix-build-NAME-N/build. What protects the
+ * directory, and works in TMPDIR/nix-build-NAME.drv-N/build. What protects the
  * host is the build user (as root), the store directory 1735
  * root:<build group> (a builder cannot list it, seed 000), seccomp,
  * no_new_privs and the end of the whole process tree. */
@@ -29,7 +29,7 @@ struct build_nosandbox {
         struct store_db *db;
         const struct derivation *drv;
         int tmp_fd;          /* TMPDIR */
-        char top_name[96];   /* nix-build-NAME-N in it: root-owned, the builder's parent */
+        char top_name[96];   /* nix-build-NAME.drv-N in it: root-owned, the builder's parent */
         int top_fd;
         int build_fd;        /* top/build: the builder's own 0700 directory */
         char *build_path;    /* its host path: NIX_BUILD_TOP and the cwd */

@@ -274,8 +274,8 @@ TEST_TIMEOUT(nosandbox_builds_as_build_user_and_registers, 120)
         _cleanup_free_ char *status = out_file(out, "status");
         /* Nix passes the builder's basename as argv[0] */
         CHECK_STR(argv0, "busybox");
-        /* the host build directory: TMPDIR/nix-build-NAME-N/build */
-        _cleanup_free_ char *want_top = xasprintf("%s/nix-build-probe-0/build", e.tmpdir);
+        /* the host build directory: TMPDIR/nix-build-NAME.drv-N/build */
+        _cleanup_free_ char *want_top = xasprintf("%s/nix-build-probe.drv-0/build", e.tmpdir);
         CHECK_STR(top, want_top);
         CHECK_STR(pwd, want_top);
         CHECK_STR(tmpdir, want_top);
@@ -431,7 +431,7 @@ TEST_TIMEOUT(nosandbox_failure_leaves_nothing, 120)
 
         /* -K keeps the build directory and says where */
         CHECK_INT(build(&e, "false", "-K", drv, &r), ==, 100);
-        _cleanup_free_ char *kept = xasprintf("%s/nix-build-fails-0/build", e.tmpdir);
+        _cleanup_free_ char *kept = xasprintf("%s/nix-build-fails.drv-0/build", e.tmpdir);
         if (!strstr(r.err, kept))
                 FAIL("'%s' not named in:\n%s", kept, r.err);
         tap_run_result_free(&r);
@@ -490,7 +490,7 @@ TEST_TIMEOUT(relaxed_fixed_output_and_nochroot_unsandboxed, 120)
         tap_run_result_free(&r);
         build_ok(&e, "relaxed", nochroot);
         _cleanup_free_ char *pwd2 = out_file(nochroot_out, "pwd");
-        _cleanup_free_ char *want = xasprintf("%s/nix-build-nochroot-0/build", e.tmpdir);
+        _cleanup_free_ char *want = xasprintf("%s/nix-build-nochroot.drv-0/build", e.tmpdir);
         CHECK_STR(pwd2, want);
 
         /* a fixed-output derivation: unsandboxed (it fails in the sandbox) */
