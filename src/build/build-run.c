@@ -474,10 +474,6 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         if (r < 0)
                 return fail(res, BUILD_MISUSE, r);
         bool fod = kind == DRV_FIXED_OUTPUT;
-        bool nosandbox = false;
-        r = build_nosandbox_wanted(s, drv_path, &d, fod, &nosandbox, err);
-        if (r < 0)
-                return fail(res, BUILD_MISUSE, r);
 
         bool all_valid = true;
         for (size_t i = 0; i < d.n_outputs && all_valid; i++) {
@@ -490,6 +486,11 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 res->status = BUILD_OK;
                 return 0;
         }
+        /* Nix's useChroot, decided only when there is something to build */
+        bool nosandbox = false;
+        r = build_nosandbox_wanted(s, drv_path, &d, fod, &nosandbox, err);
+        if (r < 0)
+                return fail(res, BUILD_MISUSE, r);
         if (check && nosandbox)
                 return fail(res, BUILD_MISUSE,
                             cl_errx(err, EINVAL,
