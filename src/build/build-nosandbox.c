@@ -20,8 +20,7 @@
 
 /* Nix's getBoolAttr: a JSON Boolean in structured attributes, else the env
  * entry "1". */
-static int bool_attr(const struct derivation *d, const char *name, bool *ret,
-                     struct cl_error *err)
+static int bool_attr(const struct derivation *d, const char *name, bool *ret, struct cl_error *err)
 {
         const struct drv_env *json = drv_find_env(d, "__json");
         *ret = false;

@@ -28,14 +28,14 @@ int build_nosandbox_wanted(const struct build_settings *s, const char *drv_path,
 struct build_nosandbox {
         struct store_db *db;
         const struct derivation *drv;
-        int tmp_fd;          /* TMPDIR */
-        char top_name[96];   /* nix-build-NAME.drv-N in it: root-owned, the builder's parent */
+        int tmp_fd;        /* TMPDIR */
+        char top_name[96]; /* nix-build-NAME.drv-N in it: root-owned, the builder's parent */
         int top_fd;
-        int build_fd;        /* top/build: the builder's own 0700 directory */
-        char *build_path;    /* its host path: NIX_BUILD_TOP and the cwd */
+        int build_fd;                  /* top/build: the builder's own 0700 directory */
+        char *build_path;              /* its host path: NIX_BUILD_TOP and the cwd */
         struct store_path_lock *locks; /* one per output, held until collected */
         size_t n_locks;
-        bool ran;            /* the builder may have written outputs into the store */
+        bool ran; /* the builder may have written outputs into the store */
 };
 
 void build_nosandbox_init(struct build_nosandbox *n);

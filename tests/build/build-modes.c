@@ -108,8 +108,8 @@ static void setup(struct env *e)
         fclose(in);
         CHECK(fclose(out) == 0);
         CHECK(chmod(exe, 0755) == 0);
-        char *argv[] = {e->cloister, "store", "add", "--store", e->root, "--store-dir",
-                        e->store_dir, dir, NULL};
+        char *argv[] = {e->cloister,   "store",      "add", "--store", e->root,
+                        "--store-dir", e->store_dir, dir,   NULL};
         struct tap_run_result r;
         CHECK_OK(tap_run(argv, NULL, 60, &r));
         if (tap_exit_code(r.status) != 0)
@@ -144,18 +144,18 @@ static char *add_drv(struct env *e, const char *name, const char *script, const 
                      const char *outputs)
 {
         _cleanup_free_ char *esc = json_escape(script);
-        _cleanup_free_ char *json = xasprintf(
-            "{\"name\":\"%s\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
-            "\"args\":[\"sh\",\"-e\",\"-c\",\"%s\"],"
-            "\"env\":{\"builder\":\"%s/bin/busybox\",\"name\":\"%s\","
-            "\"system\":\"x86_64-linux\",\"out\":\"\"%s},"
-            "\"outputs\":%s,\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
-            name, e->busybox, esc, e->busybox, name, extra ? extra : "",
-            outputs ? outputs : "{\"out\":{\"path\":\"\"}}", e->busybox);
+        _cleanup_free_ char *json =
+            xasprintf("{\"name\":\"%s\",\"system\":\"x86_64-linux\",\"builder\":\"%s/bin/busybox\","
+                      "\"args\":[\"sh\",\"-e\",\"-c\",\"%s\"],"
+                      "\"env\":{\"builder\":\"%s/bin/busybox\",\"name\":\"%s\","
+                      "\"system\":\"x86_64-linux\",\"out\":\"\"%s},"
+                      "\"outputs\":%s,\"inputSrcs\":[\"%s\"],\"inputDrvs\":{}}",
+                      name, e->busybox, esc, e->busybox, name, extra ? extra : "",
+                      outputs ? outputs : "{\"out\":{\"path\":\"\"}}", e->busybox);
         _cleanup_free_ char *file = xasprintf("%s/%s.json", e->tmp, name);
         tap_write_file(file, json, 0644);
-        char *argv[] = {e->cloister, "drv",        "add", "--store", e->root, "--store-dir",
-                        e->store_dir, file,        NULL};
+        char *argv[] = {e->cloister,   "drv",        "add", "--store", e->root,
+                        "--store-dir", e->store_dir, file,  NULL};
         struct tap_run_result r;
         CHECK_OK(tap_run(argv, NULL, 60, &r));
         if (tap_exit_code(r.status) != 0)
@@ -181,9 +181,18 @@ static char *out_path(const char *drv)
 static int build(struct env *e, const char *mode, const char *more, const char *drv,
                  struct tap_run_result *r)
 {
-        char *argv[] = {e->cloister, "build",        "--store",     e->root,    "--store-dir",
-                        e->store_dir, "--option",     "sandbox",     (char *)mode,
-                        more ? (char *)more : (char *)drv, more ? (char *)drv : NULL, NULL};
+        char *argv[] = {e->cloister,
+                        "build",
+                        "--store",
+                        e->root,
+                        "--store-dir",
+                        e->store_dir,
+                        "--option",
+                        "sandbox",
+                        (char *)mode,
+                        more ? (char *)more : (char *)drv,
+                        more ? (char *)drv : NULL,
+                        NULL};
         CHECK_OK(tap_run(argv, NULL, 120, r));
         return tap_exit_code(r->status);
 }
@@ -233,7 +242,7 @@ static char *status_line(const char *status, const char *key)
 
 #define PROBE_SCRIPT                                                                               \
         "mkdir $out; id -u > $out/uid; id -g > $out/gid; id -G > $out/groups; pwd > $out/pwd; "    \
-        "echo $NIX_BUILD_TOP > $out/top; echo $TMPDIR > $out/tmpdir; "                            \
+        "echo $NIX_BUILD_TOP > $out/top; echo $TMPDIR > $out/tmpdir; "                             \
         "tr '\\0' '\\n' < /proc/$$/cmdline | head -n 1 > $out/argv0; "                             \
         "cat /proc/self/status > $out/status; "                                                    \
         "if ls $NIX_STORE > $out/ls 2>&1; then echo listed > $out/list; "                          \
@@ -249,8 +258,8 @@ TEST_TIMEOUT(nosandbox_builds_as_build_user_and_registers, 120)
         build_ok(&e, "false", drv);
 
         /* registered, canonical */
-        char *qargv[] = {e.cloister, "store", "query", "--store", e.root, "--store-dir",
-                         e.store_dir, "--deriver", out, NULL};
+        char *qargv[] = {e.cloister,    "store",     "query",     "--store", e.root,
+                         "--store-dir", e.store_dir, "--deriver", out,       NULL};
         struct tap_run_result r;
         CHECK_OK(tap_run(qargv, NULL, 60, &r));
         CHECK_INT(tap_exit_code(r.status), ==, 0);
@@ -355,14 +364,14 @@ TEST_TIMEOUT(nosandbox_processes_end_with_the_build, 120)
 {
         struct env e = {0};
         setup(&e);
-        _cleanup_free_ char *drv = add_drv(
-            &e, "daemon",
-            "mkdir $out; "
-            "busybox setsid busybox sh -c 'echo $$ > '$out'/pid.tmp; "
-            "mv '$out'/pid.tmp '$out'/pid; exec busybox sleep 60' & "
-            "while [ ! -e $out/pid ]; do busybox usleep 10000; done; "
-            "echo started",
-            NULL, NULL);
+        _cleanup_free_ char *drv =
+            add_drv(&e, "daemon",
+                    "mkdir $out; "
+                    "busybox setsid busybox sh -c 'echo $$ > '$out'/pid.tmp; "
+                    "mv '$out'/pid.tmp '$out'/pid; exec busybox sleep 60' & "
+                    "while [ ! -e $out/pid ]; do busybox usleep 10000; done; "
+                    "echo started",
+                    NULL, NULL);
         _cleanup_free_ char *out = out_path(drv);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -390,10 +399,10 @@ TEST_TIMEOUT(nosandbox_timeout_kills_everything, 120)
         setup(&e);
         _cleanup_free_ char *drop = xasprintf("%s/drop", e.tmp);
         CHECK(mkdir(drop, 0777) == 0 && chmod(drop, 0777) == 0);
-        _cleanup_free_ char *script = xasprintf(
-            "busybox setsid busybox sh -c 'echo $$ > %s/pid.tmp; mv %s/pid.tmp %s/pid; "
-            "exec busybox sleep 60' & busybox sleep 60",
-            drop, drop, drop);
+        _cleanup_free_ char *script =
+            xasprintf("busybox setsid busybox sh -c 'echo $$ > %s/pid.tmp; mv %s/pid.tmp %s/pid; "
+                      "exec busybox sleep 60' & busybox sleep 60",
+                      drop, drop, drop);
         _cleanup_free_ char *drv = add_drv(&e, "hang", script, NULL, NULL);
         struct tap_run_result r;
         struct timespec t0, t1;
@@ -417,8 +426,8 @@ TEST_TIMEOUT(nosandbox_failure_leaves_nothing, 120)
 {
         struct env e = {0};
         setup(&e);
-        _cleanup_free_ char *drv =
-            add_drv(&e, "fails", "mkdir $out; echo partial > $out/f; echo dying; exit 3", NULL, NULL);
+        _cleanup_free_ char *drv = add_drv(
+            &e, "fails", "mkdir $out; echo partial > $out/f; echo dying; exit 3", NULL, NULL);
         _cleanup_free_ char *out = out_path(drv);
         struct tap_run_result r;
         CHECK_INT(build(&e, "false", NULL, drv, &r), ==, 100);
@@ -480,8 +489,8 @@ TEST_TIMEOUT(relaxed_fixed_output_and_nochroot_unsandboxed, 120)
         CHECK_STR(pwd, "/build");
 
         /* __noChroot: unsandboxed under relaxed, refused under true */
-        _cleanup_free_ char *nochroot = add_drv(&e, "nochroot", "mkdir $out; pwd > $out/pwd",
-                                                ",\"__noChroot\":\"1\"", NULL);
+        _cleanup_free_ char *nochroot =
+            add_drv(&e, "nochroot", "mkdir $out; pwd > $out/pwd", ",\"__noChroot\":\"1\"", NULL);
         _cleanup_free_ char *nochroot_out = out_path(nochroot);
         struct tap_run_result r;
         CHECK_INT(build(&e, "true", NULL, nochroot, &r), ==, 1);
@@ -497,8 +506,8 @@ TEST_TIMEOUT(relaxed_fixed_output_and_nochroot_unsandboxed, 120)
 
         /* a fixed-output derivation: unsandboxed (it fails in the sandbox) */
         _cleanup_free_ char *h = fixed_hash();
-        _cleanup_free_ char *outputs = xasprintf(
-            "{\"out\":{\"path\":\"\",\"hashAlgo\":\"sha256\",\"hash\":\"%s\"}}", h);
+        _cleanup_free_ char *outputs =
+            xasprintf("{\"out\":{\"path\":\"\",\"hashAlgo\":\"sha256\",\"hash\":\"%s\"}}", h);
         _cleanup_free_ char *fod = add_drv(
             &e, "fod", "[ \"$NIX_BUILD_TOP\" != /build ]; echo fixed > $out", NULL, outputs);
         _cleanup_free_ char *fod_out = out_path(fod);
