@@ -375,15 +375,7 @@ static long write_proc_file(pid_t pid, const char *name, const char *text)
 {
         char path[64] = "/proc/";
         size_t n = sys_strlen(path);
-        char digits[12];
-        int nd = 0;
-        unsigned v = (unsigned)pid;
-        do {
-                digits[nd++] = (char)('0' + v % 10);
-                v /= 10;
-        } while (v);
-        while (nd)
-                path[n++] = digits[--nd];
+        n += sys_format_uint(path + n, (unsigned long)pid);
         path[n++] = '/';
         for (const char *c = name; *c; c++)
                 path[n++] = *c;

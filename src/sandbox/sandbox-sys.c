@@ -138,15 +138,10 @@ int sys_streq(const char *a, const char *b)
 }
 
 /* Async-signal-safe. */
-void sys_fd_path(char *buf, int fd)
+size_t sys_format_uint(char *buf, unsigned long v)
 {
-        static const char prefix[] = "/proc/self/fd/";
-        size_t i = 0;
-        for (; prefix[i]; i++)
-                buf[i] = prefix[i];
-        char digits[12];
-        int n = 0;
-        unsigned v = (unsigned)fd;
+        char digits[24];
+        size_t n = 0, i = 0;
         do {
                 digits[n++] = (char)('0' + v % 10);
                 v /= 10;
@@ -154,4 +149,15 @@ void sys_fd_path(char *buf, int fd)
         while (n)
                 buf[i++] = digits[--n];
         buf[i] = '\0';
+        return i;
+}
+
+/* Async-signal-safe. */
+void sys_fd_path(char *buf, int fd)
+{
+        static const char prefix[] = "/proc/self/fd/";
+        size_t i = 0;
+        for (; prefix[i]; i++)
+                buf[i] = prefix[i];
+        sys_format_uint(buf + i, (unsigned)fd);
 }

@@ -41,5 +41,8 @@ int sys_write_all(int fd, const void *buf, size_t len);
 size_t sys_strlen(const char *s);
 /* Async-signal-safe: string equality. */
 int sys_streq(const char *a, const char *b);
+/* Async-signal-safe: v in decimal into buf (at least 21 bytes), with its
+ * terminating NUL; returns the number of digits. */
+size_t sys_format_uint(char *buf, unsigned long v);
 /* Async-signal-safe: "/proc/self/fd/N" into buf (at least 32 bytes). */
 void sys_fd_path(char *buf, int fd);
