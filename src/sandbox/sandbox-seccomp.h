@@ -47,8 +47,9 @@ int sandbox_seccomp_compile(unsigned abis, struct sandbox_seccomp *ret, struct c
 const struct sandbox_seccomp *sandbox_seccomp_builtin_for(unsigned abis);
 
 /* The ABIs this host can run, probed once per process (x86-64: an x32
- * getpid, and an i386 exit through int 0x80 in a CLONE_VM child). A wrong
- * "cannot run" only makes that ABI's calls fail; it never lets one through. */
+ * getpid, and an i386 getpid through int 0x80 under a moment's SIGSEGV
+ * handler). A wrong "cannot run" only makes that ABI's calls fail; it never
+ * lets one through. */
 unsigned sandbox_seccomp_host_abis(void);
 
 /* sandbox_seccomp_builtin_for(sandbox_seccomp_host_abis()) */
