@@ -5,10 +5,13 @@
 # hierarchy is found and no leaf is made; the other side runs in a private
 # copy of the host's mounts, so both pay the same nsenter). Interleaved
 # rounds, medians of wall clock and of the CPU time of the whole process tree.
-#   bash bench/bench-harden.sh [ROUNDS] [BUILD-DIR]
+# With a second build directory (another commit's tree), its cloister runs
+# the same four ways in the same rounds ("before").
+#   bash bench/bench-harden.sh [ROUNDS] [BUILD-DIR] [BEFORE-BUILD-DIR]
 set -euo pipefail
 rounds=${1:-200}
 build=${2:-build}
+before=${3:-}
 cloister=$(realpath "$build/src/cloister")
 [ "$(id -u)" = 0 ] || { echo "bench-harden.sh: run as root (cgroups)" >&2; exit 2; }
 
@@ -36,8 +39,15 @@ without_cg=${sleepers[1]}
 
 on="run --ro-bind /bin/busybox /bin/busybox -- /bin/busybox true"
 off="run --seccomp=off --ro-bind /bin/busybox /bin/busybox -- /bin/busybox true"
-"$build/bench/bench-harden" --e2e "$rounds" \
-        "seccomp+cgroup=nsenter -m -t $with_cg $cloister $on" \
-        "cgroup-only=nsenter -m -t $with_cg $cloister $off" \
-        "seccomp-only=nsenter -m -t $without_cg $cloister $on" \
-        "neither=nsenter -m -t $without_cg $cloister $off"
+cmds=("seccomp+cgroup=nsenter -m -t $with_cg $cloister $on"
+      "cgroup-only=nsenter -m -t $with_cg $cloister $off"
+      "seccomp-only=nsenter -m -t $without_cg $cloister $on"
+      "neither=nsenter -m -t $without_cg $cloister $off")
+if [ -n "$before" ]; then
+        old=$(realpath "$before/src/cloister")
+        cmds+=("before:seccomp+cgroup=nsenter -m -t $with_cg $old $on"
+               "before:cgroup-only=nsenter -m -t $with_cg $old $off"
+               "before:seccomp-only=nsenter -m -t $without_cg $old $on"
+               "before:neither=nsenter -m -t $without_cg $old $off")
+fi
+"$build/bench/bench-harden" --e2e "$rounds" "${cmds[@]}"

@@ -333,6 +333,24 @@ static unsigned leaf_seq;
  * empty cgroup, so a leaf still in use (a reused PID) stays. Best effort;
  * a cloister in another PID namespace sharing this tree could lose a leaf it
  * made but has not entered yet (it then fails with a clear message). */
+/* The PID in a leaf name "cloister-PID-N", or -1 for any other name. */
+static long leaf_pid(const char *name)
+{
+        static const char prefix[] = "cloister-";
+        if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+                return -1;
+        const char *p = name + sizeof(prefix) - 1;
+        long pid = 0;
+        int digits = 0;
+        for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+                pid = pid * 10 + (*p - '0');
+        if (digits == 0 || *p++ != '-' || !(*p >= '0' && *p <= '9'))
+                return -1;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        return *p == '\0' ? pid : -1;
+}
+
 static void collect_stale(const char *parent)
 {
         _cleanup_close_ int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -349,10 +367,8 @@ static void collect_stale(const char *parent)
                 for (long off = 0; off < n;) {
                         const struct dirent64 *e = (const struct dirent64 *)(buf + off);
                         off += e->d_reclen;
-                        int pid, seq, len = 0;
-                        if (e->d_type != DT_DIR ||
-                            sscanf(e->d_name, "cloister-%d-%d%n", &pid, &seq, &len) != 2 ||
-                            e->d_name[len] != '\0' || pid <= 0 || pid == getpid())
+                        long pid = leaf_pid(e->d_name);
+                        if (e->d_type != DT_DIR || pid <= 0 || pid == getpid())
                                 continue;
                         if (kill(pid, 0) == 0 || errno != ESRCH)
                                 continue;
