@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -602,6 +603,13 @@ static unsigned host_abis;
 static void probe_host_abis(void)
 {
 #if defined(__x86_64__)
+        /* Already under a filter (a service manager's, a container's, an
+         * outer sandbox's), a foreign ABI's call might be answered by killing
+         * us: keep every ABI's rules rather than ask. */
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+                host_abis = (1u << SANDBOX_SECCOMP_N_ABIS) - 1;
+                return;
+        }
         host_abis = 1u | (host_runs_x32() ? 2u : 0u) | (host_runs_ia32() ? 4u : 0u);
 #else
         /* arm code on an aarch64 host: not probed, always filtered */

@@ -48,8 +48,9 @@ const struct sandbox_seccomp *sandbox_seccomp_builtin_for(unsigned abis);
 
 /* The ABIs this host can run, probed once per process (x86-64: an x32
  * getpid, and an i386 getpid through int 0x80 under a moment's SIGSEGV
- * handler). A wrong "cannot run" only makes that ABI's calls fail; it never
- * lets one through. */
+ * handler); a process already under a seccomp filter does not probe and
+ * keeps every ABI. A wrong "cannot run" only makes that ABI's calls fail; it
+ * never lets one through. */
 unsigned sandbox_seccomp_host_abis(void);
 
 /* sandbox_seccomp_builtin_for(sandbox_seccomp_host_abis()) */
