@@ -213,6 +213,13 @@ int log_writer_write(struct log_writer *w, const void *data, size_t len, struct 
         return 0;
 }
 
+void log_writer_discard(struct log_writer *w)
+{
+        if (w)
+                (void)unlink(w->path);
+        log_writer_free(w);
+}
+
 int log_writer_close(struct log_writer *w, struct cl_error *err)
 {
         int r = 0;
@@ -226,6 +233,9 @@ int log_writer_close(struct log_writer *w, struct cl_error *err)
         else if (r < 0)
                 close(w->fd);
         w->fd = -1;
+        /* a half-written log is worse than none: `cloister log` would fail on it */
+        if (r < 0)
+                (void)unlink(w->path);
         log_writer_free(w);
         return r;
 }

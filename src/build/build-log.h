@@ -48,10 +48,12 @@ struct log_writer;
 int log_writer_open(const char *log_dir, const char *drv_path, int compressed,
                     struct log_writer **ret, struct cl_error *err);
 int log_writer_write(struct log_writer *w, const void *data, size_t len, struct cl_error *err);
-/* Flush and close; frees w even on failure. */
+/* Flush and close; frees w even on failure, and then removes the file. */
 int log_writer_close(struct log_writer *w, struct cl_error *err);
 /* Abandon: close and free without flushing further. */
 void log_writer_free(struct log_writer *w);
+/* Abandon and remove the file (after a failed write). */
+void log_writer_discard(struct log_writer *w);
 
 /* Copy the stored log of drv_path (compressed or plain, whichever exists) to fd. */
 int log_read(const char *log_dir, const char *drv_path, int out_fd, struct cl_error *err);

@@ -39,6 +39,7 @@ struct inode_count {
         ino_t ino;
         nlink_t nlink;
         nlink_t seen;
+        const char *output; /* where it was first seen */
 };
 
 struct walk {
@@ -64,7 +65,8 @@ static int note_inode(struct walk *w, const struct stat *st)
                 w->inodes = n;
                 w->cap_inodes = cap;
         }
-        w->inodes[w->n_inodes++] = (struct inode_count){st->st_dev, st->st_ino, st->st_nlink, 1};
+        w->inodes[w->n_inodes++] =
+            (struct inode_count){st->st_dev, st->st_ino, st->st_nlink, 1, w->output};
         return 0;
 }
 
@@ -115,34 +117,56 @@ static int walk_check(struct walk *w, int dirfd, const char *name, const char *r
         return r;
 }
 
-static int check_output_tree(const struct build_outputs_params *p, const struct out_info *o,
-                             enum build_status *st, struct cl_error *err)
+/* One output: the output itself, then everything in it (into w). */
+static int check_one(int scratch_fd, const char *drv_path, const char *name, const char *path,
+                     struct walk *w, enum build_status *ret_status, struct cl_error *err)
 {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
         struct stat s;
-        if (fstatat(p->scratch_fd, o->base, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+        *ret_status = BUILD_SYSTEM_ERROR;
+        if (fstatat(scratch_fd, base, &s, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT) {
-                        *st = BUILD_FAILED;
+                        *ret_status = BUILD_FAILED;
                         return cl_errx(err, ENOENT,
                                        "builder for '%s' failed to produce output path for "
                                        "output '%s' at '%s'",
-                                       p->drv_path, o->name, o->path);
+                                       drv_path, name, path);
                 }
-                return cl_err(err, errno, "stat output '%s'", o->path);
+                return cl_err(err, errno, "stat output '%s'", path);
         }
-        *st = BUILD_FAILED;
-        if (s.st_uid != p->builder_uid || (!S_ISLNK(s.st_mode) && (s.st_mode & 022)))
+        *ret_status = BUILD_FAILED;
+        /* someone else could have interfered with a writable output (Nix) */
+        if (s.st_uid != w->uid || (!S_ISLNK(s.st_mode) && (s.st_mode & (S_IWGRP | S_IWOTH))))
                 return cl_errx(err, EPERM,
-                               "suspicious ownership or permission on '%s' for output '%s'; "
-                               "rejecting this build output",
-                               o->path, o->name);
-        struct walk w = {.uid = p->builder_uid, .output = o->path, .err = err};
-        int r = walk_check(&w, p->scratch_fd, o->base, o->path, 0);
+                               "suspicious ownership or permission on '%s' for output '%s' "
+                               "(owner %u, mode %04o; want owner %u, not group- or "
+                               "world-writable); rejecting this build output",
+                               path, name, (unsigned)s.st_uid, (unsigned)(s.st_mode & 07777),
+                               (unsigned)w->uid);
+        w->output = path;
+        return walk_check(w, scratch_fd, base, path, 0);
+}
+
+int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *const *names,
+                             const char *const *paths, size_t n, uid_t uid,
+                             enum build_status *ret_status, struct cl_error *err)
+{
+        struct walk w = {.uid = uid, .err = err};
+        int r = 0;
+        *ret_status = BUILD_FAILED;
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = check_one(scratch_fd, drv_path, names[i], paths[i], &w, ret_status, err);
+        /* every link of a file must be in the outputs: Nix allows hard links
+         * within and between the outputs of one build */
         for (size_t i = 0; r == 0 && i < w.n_inodes; i++)
-                if (w.inodes[i].seen < w.inodes[i].nlink)
+                if (w.inodes[i].seen < w.inodes[i].nlink) {
+                        *ret_status = BUILD_FAILED;
                         r = cl_errx(err, EPERM,
                                     "output '%s' has a hard link to a file the builder did not "
                                     "create (inode %llu)",
-                                    o->path, (unsigned long long)w.inodes[i].ino);
+                                    w.inodes[i].output, (unsigned long long)w.inodes[i].ino);
+                }
         free(w.inodes);
         return r;
 }
@@ -537,8 +561,15 @@ static int compare_check(const struct build_outputs_params *p, const struct out_
         if (asprintf(&check_name, "%s.check", o->base) < 0)
                 return -ENOMEM;
         (void)store_remove_tree_at(store_fd, check_name, NULL);
-        if (renameat(p->scratch_fd, o->base, store_fd, check_name) < 0)
-                return cl_err(err, errno, "keep '%s.check'", o->path);
+        /* canonicalised first, as Nix does: the build user must not keep a
+         * writable tree in the store */
+        r = store_canonicalise_at(p->scratch_fd, o->base, err);
+        if (r < 0)
+                return cl_err_prefix(err, "keep '%s.check'", o->path);
+        r = store_move_at(p->scratch_fd, o->base, store_fd, check_name, err);
+        if (r < 0)
+                return cl_err(err, -r, "keep '%s.check'", o->path);
+        (void)store_canonicalise_top_at(store_fd, check_name, NULL);
         *st = BUILD_NOT_DETERMINISTIC;
         return cl_errx(err, EINVAL,
                        "derivation '%s' may not be deterministic: output '%s' differs from "
@@ -565,8 +596,19 @@ int build_outputs_finish(const struct build_outputs_params *p, enum build_status
                 outs[i].path = d->outputs[i].path;
                 outs[i].base = strrchr(outs[i].path, '/') + 1;
         }
-        for (size_t i = 0; i < n; i++) {
-                r = check_output_tree(p, &outs[i], ret_status, err);
+        {
+                _cleanup_free_ const char **names = calloc(n + 1, sizeof(char *));
+                _cleanup_free_ const char **paths = calloc(n + 1, sizeof(char *));
+                if (!names || !paths) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        names[i] = outs[i].name;
+                        paths[i] = outs[i].path;
+                }
+                r = build_outputs_check_tree(p->scratch_fd, p->drv_path, names, paths, n,
+                                             p->builder_uid, ret_status, err);
                 if (r < 0)
                         goto out;
         }

@@ -27,6 +27,17 @@ struct build_outputs_params {
         bool check;        /* compare with the valid outputs, keep ".check" */
 };
 
+/* The checks on outputs names[i] (at paths[i]; their base names in
+ * scratch_fd) before anything else, as Nix 2.8's registerOutputs and
+ * canonicalisePathMetaData make them: each exists, is owned by uid and is not
+ * group- or world-writable (a symlink may be); everything in them is a
+ * regular file, directory or symlink owned by uid; no file has a hard link
+ * outside them. A refusal is BUILD_FAILED in *ret_status, not being able to
+ * look BUILD_SYSTEM_ERROR. */
+int build_outputs_check_tree(int scratch_fd, const char *drv_path, const char *const *names,
+                             const char *const *paths, size_t n, uid_t uid,
+                             enum build_status *ret_status, struct cl_error *err);
+
 /* On failure *ret_status says which class (BUILD_FAILED, BUILD_HASH_MISMATCH,
  * BUILD_NOT_DETERMINISTIC, BUILD_MISUSE, BUILD_SYSTEM_ERROR). */
 int build_outputs_finish(const struct build_outputs_params *p, enum build_status *ret_status,

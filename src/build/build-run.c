@@ -30,9 +30,12 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define TAIL_LINES 25
+/* less room than this left where the builder writes: "the disk is full" */
+#define FULL_DISK_BYTES (256 * 1024)
 #define TAIL_KEEP (64 * 1024)
 
 void build_result_free(struct build_result *r)
@@ -224,8 +227,9 @@ static int relay_chunk(struct relay *rl, const char *buf, size_t n)
 {
         const struct build_settings *s = rl->c->settings;
         if (rl->log && log_writer_write(rl->log, buf, n, &rl->err) < 0) {
-                rl->error = -EIO;
-                log_writer_free(rl->log);
+                /* the build goes on; its end reports that the log is lost */
+                rl->error = rl->err.code ? -rl->err.code : -EIO;
+                log_writer_discard(rl->log);
                 rl->log = NULL;
         }
         relay_keep_tail(rl, buf, n);
@@ -419,6 +423,29 @@ static int make_dirs(struct build_ctx *c, const char *drv_name, uid_t uid, gid_t
             asprintf(&d->scratch_path, "%s/store", d->top_path) < 0)
                 return cl_err(err, ENOMEM, "build directory");
         return 0;
+}
+
+/* A builder that ran out of room says so only in its log (if there was room
+ * for that): the error names the full file system too, so the reason is not
+ * left to guess. Returns the message's code. */
+static int note_full_disk(const struct build_dirs *d, struct cl_error *err)
+{
+        const int fds[] = {d->scratch_fd, d->build_fd};
+        const char *paths[] = {d->scratch_path, d->build_path};
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                struct statvfs sv;
+                if (fds[i] < 0 || fstatvfs(fds[i], &sv) < 0)
+                        continue;
+                if ((uint64_t)sv.f_bavail * sv.f_frsize >= FULL_DISK_BYTES &&
+                    (sv.f_files == 0 || sv.f_favail > 0))
+                        continue;
+                size_t len = strlen(err->msg);
+                snprintf(err->msg + len, sizeof(err->msg) - len,
+                         "; the file system of '%s' is full: %s", paths[i], strerror(ENOSPC));
+                err->code = ENOSPC;
+                break;
+        }
+        return -err->code;
 }
 
 static int write_env_files(const struct build_env *env, int build_fd, uid_t uid, gid_t gid,
@@ -654,10 +681,14 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 (void)fd_write_all(c->term_fd, out, m);
         }
         if (rl.log) {
-                r = log_writer_close(rl.log, err);
+                if (log_writer_close(rl.log, &rl.err) < 0)
+                        rl.error = rl.err.code ? -rl.err.code : -EIO;
                 rl.log = NULL;
-                if (r < 0)
-                        goto out;
+        }
+        if (rl.error < 0) {
+                /* removed: nobody is to be sent to read it */
+                free(res->log_path);
+                res->log_path = NULL;
         }
 
         if (rl.timed_out) {
@@ -693,6 +724,14 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 else
                         r = cl_errx(err, EIO, "builder for '%s' failed with exit code %d", drv_path,
                                     sres.exit_code);
+                r = note_full_disk(&dirs, err);
+                goto out;
+        }
+        if (rl.error < 0) {
+                /* the builder did its part, but its log is lost (a full disk):
+                 * nothing is registered whose log cannot be read */
+                res->status = BUILD_SYSTEM_ERROR;
+                r = cl_errx(err, -rl.error, "build of '%s' failed: %s", drv_path, rl.err.msg);
                 goto out;
         }
 

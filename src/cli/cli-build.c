@@ -73,7 +73,8 @@ static void report_failure(const char *drv_path, const struct build_result *res,
                         fprintf(stderr, "> %.*s\n", nl ? (int)(nl - line) : (int)strlen(line),
                                 line);
                 }
-                fprintf(stderr, "for the full log, run 'cloister log %s'\n", drv_path);
+                if (res->log_path)
+                        fprintf(stderr, "for the full log, run 'cloister log %s'\n", drv_path);
         }
         if (res->kept_dir)
                 fprintf(stderr, "note: keeping build directory '%s'\n", res->kept_dir);

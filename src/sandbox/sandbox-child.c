@@ -1,8 +1,24 @@
-/* The three processes of a sandbox, from fork to exec: the helper (forked
- * from a possibly threaded parent; it creates the namespaces and waits), the
- * sandbox's PID 1 (builds the root, drops privileges, then acts as init) and
- * the command. Only async-signal-safe raw system calls happen here (seed 000:
- * a clone() from a threaded process can hang in glibc's setxid code). */
+/* The three processes of a sandbox, from their start to the command's exec:
+ * the helper (started like posix_spawn's child, in the memory of a possibly
+ * threaded parent that waits for it; it creates PID 1 in the new namespaces,
+ * writes PID 1's id maps from outside and exits), the sandbox's PID 1 (a
+ * child of the parent: builds the root, drops privileges, then acts as
+ * init) and the command (in PID 1's memory until its exec).
+ *
+ * Whether PID 1 shares the parent's memory (x->share_memory) or gets a copy
+ * of it is a matter of who could reach it: the command runs under PID 1's
+ * uid, and only PID 1's non-dumpable memory keeps it from ptracing PID 1 and
+ * so from the parent's memory. That flag belongs to the memory, so sharing
+ * makes the parent non-dumpable too: harmless for real root (whose /proc
+ * files are root's anyway), fatal for anyone else, whose next helper could
+ * no longer open its PID 1's id maps. So PID 1 shares as real root (no page
+ * table copied: a fork's main cost on a virtual machine) and copies
+ * otherwise.
+ *
+ * The helper (and a sharing PID 1) run with a parent thread's TLS, so only
+ * raw system calls happen here, touching no libc or thread-local state (seed
+ * 000: a clone() from a threaded process can hang in glibc's setxid code;
+ * here glibc is never entered). */
 #include "sandbox/sandbox-child.h"
 
 #include "cloister/cloister.h"
@@ -33,17 +49,13 @@ struct kernel_sigaction {
         uint64_t mask;
 };
 
-/* Async-signal-safe. */
-/* Set by any failure report. The command shares PID 1's memory until its
- * exec, so after start_vfork() returns PID 1 reads here whether the exec
- * happened (the helper, suspended while the sandbox lives, keeps the error
- * pipe open, so its end-of-file cannot tell the parent). */
-static volatile int child_failed;
-
+/* Async-signal-safe. Also sets x->shared->failed: the command shares PID 1's
+ * memory until its exec, so after start_vfork() returns PID 1 reads there
+ * whether the exec happened. */
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index)
 {
         struct sandbox_child_error rec = {(int32_t)step, err ? err : EIO, index};
-        child_failed = 1;
+        x->shared->failed = 1;
         sys_write_all(x->err_fd, &rec, sizeof(rec));
 }
 
@@ -55,24 +67,22 @@ __attribute__((noreturn)) static void fail(const struct sandbox_exec *x, enum sa
         sys_exit(CL_EXIT_SETUP);
 }
 
-/* What a child started by start_vfork() runs with. */
-struct vfork_args {
-        const struct sandbox_exec *x;
-        int helper_pidfd;
-        pid_t tid; /* the child's pid as its parent sees it, set by the kernel */
-};
-
-/* Async-signal-safe: start fn on its own stack, sharing our memory, with us
- * suspended until it execs or exits (posix_spawn's technique). No page table
- * is copied, which on a virtual machine is most of what a fork costs; our
- * stack is not touched, as it would be by a plain vfork(). Only used from
- * single-threaded processes (the helper and PID 1). */
-static long start_vfork(int (*fn)(void *), void *stack_top, struct vfork_args *args)
+/* Async-signal-safe: start fn(x) on its own stack, sharing our memory, with
+ * us suspended until it execs or exits (posix_spawn's technique). No page
+ * table is copied, which on a virtual machine is most of what a fork costs;
+ * our stack is not touched, as it would be by a plain vfork(). */
+static long start_vfork(int (*fn)(void *), void *stack_top, size_t stack_size,
+                        const struct sandbox_exec *x)
 {
-        long r = clone(fn, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | SIGCHLD, args,
-                       &args->tid);
-        return r < 0 ? -errno : r;
+        struct sys_clone_args ca = {
+            .flags = CLONE_VM | CLONE_VFORK,
+            .exit_signal = SIGCHLD,
+            .stack = (uint64_t)(uintptr_t)((char *)stack_top - stack_size),
+            .stack_size = stack_size,
+        };
+        return sys_clone3(&ca, fn, (void *)x);
 }
+
 
 /* Async-signal-safe: the SIGKILL that ends us when our parent dies. It is
  * cleared by any id change, hence re-armed after each. */
@@ -273,20 +283,37 @@ static void report_namespaces(const struct sandbox_exec *x)
 /* Async-signal-safe: start_vfork() entry of the command. */
 static int command_entry(void *arg)
 {
-        run_command(((struct vfork_args *)arg)->x);
+        run_command(arg);
 }
 
-/* Async-signal-safe: the sandbox's PID 1. Builds the world, gives up every
- * privilege, forks the command and becomes its init. helper_pidfd lets it
- * notice a helper that died before the parent-death signal was armed. */
-__attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int helper_pidfd,
-                                               pid_t host_pid)
+/* Async-signal-safe: wait until the helper has written our id maps; its
+ * end of the pipe closes without a word if it failed (and says why). */
+static void wait_for_maps(const struct sandbox_exec *x)
+{
+        int fd = x->shared->go_fd;
+        sys_close(x->shared->go_fd_write);
+        char c = 0;
+        long n;
+        do
+                n = sys3(SYS_read, fd, &c, 1);
+        while (n == -EINTR);
+        if (n != 1)
+                sys_exit(CL_EXIT_SETUP);
+        sys_close(fd);
+}
+
+/* Async-signal-safe: the sandbox's PID 1, a child of the parent (the helper
+ * started it with CLONE_PARENT). Builds the world, gives up every privilege,
+ * forks the command and becomes its init. The parent's pidfd lets it notice
+ * a parent that died before the parent-death signal was armed. */
+__attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
 {
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
-        /* the parent needs our pid to signal us (the helper is suspended) */
-        struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, host_pid};
-        sys_write_all(x->report_fd, &rep, sizeof(rep));
+        wait_for_maps(x);
+        /* the cgroup leaves are joined: their fds are of no use in here */
+        sys_close(plan->cgroup_dir_fd);
+        sys_close(plan->cgroup_procs_fd);
         report_namespaces(x);
         /* the bind sources are reached with the caller's identity (as real root,
          * a store below a 0700 directory is reachable, as for Nix's builds)... */
@@ -296,9 +323,9 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
          * mapped uid, and the switch clears the parent-death signal */
         switch_ids(x);
         arm_pdeathsig(x);
-        if (pidfd_exited(helper_pidfd))
+        if (pidfd_exited(x->shared->parent_pidfd))
                 fail(x, SANDBOX_STEP_PARENT_GONE, ESRCH, -1);
-        sys_close(helper_pidfd);
+        sys_close(x->shared->parent_pidfd);
         sys1(SYS_umask, 022);
 
         if (sandbox_mount_root(x) < 0)
@@ -328,12 +355,10 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         if (r < 0)
                 fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
         /* we are suspended until the command has exec'd (or failed) */
-        struct vfork_args args = {.x = x, .helper_pidfd = -1};
-        child_failed = 0;
-        long cmd = start_vfork(command_entry, x->cmd_stack_top, &args);
+        long cmd = start_vfork(command_entry, x->cmd_stack_top, SANDBOX_STACK_SIZE, x);
         if (cmd < 0)
                 fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
-        if (!child_failed) {
+        if (!x->shared->failed) {
                 struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
                 sys_write_all(x->report_fd, &started, sizeof(started));
         }
@@ -344,9 +369,24 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x, int
         sandbox_init_run(x, (pid_t)cmd);
 }
 
-/* Async-signal-safe: write one of our /proc/self files. */
-static long write_self_file(const char *path, const char *text)
+/* Async-signal-safe: write one file of /proc/PID/. */
+static long write_proc_file(pid_t pid, const char *name, const char *text)
 {
+        char path[64] = "/proc/";
+        size_t n = sys_strlen(path);
+        char digits[12];
+        int nd = 0;
+        unsigned v = (unsigned)pid;
+        do {
+                digits[nd++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        while (nd)
+                path[n++] = digits[--nd];
+        path[n++] = '/';
+        for (const char *c = name; *c; c++)
+                path[n++] = *c;
+        path[n] = '\0';
         int fd = (int)sys2(SYS_open, path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return fd;
@@ -355,49 +395,43 @@ static long write_self_file(const char *path, const char *text)
         return r;
 }
 
-/* Async-signal-safe: an unprivileged caller's one-line maps of its own ids,
- * which the kernel lets the new namespace's owner write itself. */
-static void write_own_maps(const struct sandbox_exec *x)
+/* Async-signal-safe: PID 1's one-line maps. From outside its user namespace,
+ * as real root (any host ids) or as its creator (our own ids, with setgroups
+ * denied, which is all the kernel allows an unprivileged caller). */
+static long write_maps(const struct sandbox_exec *x, pid_t init)
 {
-        long r = write_self_file("/proc/self/setgroups", "deny");
+        long r = 0;
+        if (x->setgroups_deny)
+                r = write_proc_file(init, "setgroups", "deny");
         if (r >= 0)
-                r = write_self_file("/proc/self/uid_map", x->uid_map);
+                r = write_proc_file(init, "uid_map", x->uid_map);
         if (r >= 0)
-                r = write_self_file("/proc/self/gid_map", x->gid_map);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_ID_MAPS, (int)-r, -1);
+                r = write_proc_file(init, "gid_map", x->gid_map);
+        return r;
 }
 
-/* Async-signal-safe: start_vfork() entry of PID 1. */
+/* Async-signal-safe: sys_clone3() entry of PID 1. */
 static int init_entry(void *arg)
 {
-        struct vfork_args *a = arg;
-        run_init(a->x, a->helper_pidfd, a->tid);
+        run_init(arg);
 }
 
-/* Async-signal-safe. */
-void sandbox_child_helper(const struct sandbox_exec *x)
+/* Async-signal-safe: the helper. The parent is suspended until we exit. */
+static int helper_entry(void *arg)
 {
+        const struct sandbox_exec *x = arg;
         reset_signals(x);
-        arm_pdeathsig(x);
-        if (sys0(SYS_getppid) != x->parent_pid)
-                sys_exit(CL_EXIT_SETUP);
 
         /* the parent's other descriptors (pipes of other children, sockets)
-         * must not stay open in here */
+         * must not reach PID 1, which inherits our table */
         long r = close_except(x->helper_fds, x->n_helper_fds, 0);
         if (r < 0)
                 fail(x, SANDBOX_STEP_CLOSE_FDS, (int)-r, -1);
 
-        if (x->plan->cgroup_procs_fd >= 0 && x->cgroup_joined) {
-                sys_close(x->plan->cgroup_procs_fd);
-        } else if (x->plan->cgroup_procs_fd >= 0) {
-                /* before the cgroup namespace, so that its root is this cgroup */
-                r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
-                if (r < 0)
-                        fail(x, SANDBOX_STEP_CGROUP, (int)-r, -1);
-                sys_close(x->plan->cgroup_procs_fd);
-        }
+        /* the v2 leaf is entered by clone3 below; the v1 leaves (and the v2
+         * one where clone3 cannot) by joining them here, before PID 1's
+         * cgroup namespace is made, so that its root is the leaf */
+        int into_cgroup = x->plan->cgroup_dir_fd >= 0;
         for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++) {
                 int fd = x->plan->cgroup_procs_more[i];
                 if (fd < 0)
@@ -408,46 +442,72 @@ void sandbox_child_helper(const struct sandbox_exec *x)
                 sys_close(fd);
         }
 
-        r = sys1(SYS_unshare, x->unshare_flags);
+        int parent_pidfd = (int)sys2(SYS_pidfd_open, x->parent_pid, 0);
+        if (parent_pidfd < 0)
+                fail(x, SANDBOX_STEP_UNSHARE, -parent_pidfd, -1);
+        x->shared->parent_pidfd = parent_pidfd;
+
+        int go[2];
+        r = sys2(SYS_pipe2, go, O_CLOEXEC);
         if (r < 0)
                 fail(x, SANDBOX_STEP_UNSHARE, (int)-r, -1);
+        x->shared->go_fd = go[0];
+        x->shared->go_fd_write = go[1];
 
-        if (x->sync_fd >= 0) {
-                /* as real root, only the parent (outside, privileged) may map
-                 * our ids to other host ids */
-                char c = 'u';
-                if (sys_write_all(x->sync_fd, &c, 1) < 0)
-                        sys_exit(CL_EXIT_SETUP);
-                do
-                        r = sys3(SYS_read, x->sync_fd, &c, 1);
-                while (r == -EINTR);
-                if (r != 1)
-                        sys_exit(CL_EXIT_SETUP); /* the parent failed and says why */
-                sys_close(x->sync_fd);
-        } else {
-                /* mapping our own ids needs nobody's help: no round trip */
-                write_own_maps(x);
+        /* sharing: PID 1 runs on a stack of its own; copying: on its copy
+         * of this one */
+        struct sys_clone_args ca = {
+            .flags = CLONE_PARENT | CLONE_PARENT_SETTID | (uint64_t)x->unshare_flags,
+            .parent_tid = (uint64_t)(uintptr_t)&x->shared->init_pid,
+        };
+        if (x->share_memory) {
+                ca.flags |= CLONE_VM;
+                ca.stack = (uint64_t)(uintptr_t)((char *)x->init_stack_top - SANDBOX_STACK_SIZE);
+                ca.stack_size = SANDBOX_STACK_SIZE;
         }
-
-        int self = (int)sys2(SYS_pidfd_open, sys0(SYS_getpid), 0);
-        if (self < 0)
-                fail(x, SANDBOX_STEP_FORK_INIT, -self, -1);
-        /* we stay suspended in here for the sandbox's whole life */
-        struct vfork_args args = {.x = x, .helper_pidfd = self};
-        long init = start_vfork(init_entry, x->init_stack_top, &args);
+        if (into_cgroup) {
+                ca.flags |= SYS_CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t)x->plan->cgroup_dir_fd;
+        }
+        if (!into_cgroup && x->plan->cgroup_procs_fd >= 0) {
+                r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
+                if (r < 0)
+                        fail(x, SANDBOX_STEP_CGROUP, (int)-r, 0);
+        }
+        long init = sys_clone3(&ca, init_entry, (void *)x);
+        if ((init == -EINVAL || init == -E2BIG) && into_cgroup && x->plan->cgroup_procs_fd >= 0) {
+                /* a kernel before 5.7: join the v2 leaf by its cgroup.procs */
+                r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
+                if (r < 0)
+                        fail(x, SANDBOX_STEP_CGROUP, (int)-r, 0);
+                ca.flags &= ~SYS_CLONE_INTO_CGROUP;
+                ca.cgroup = 0;
+                init = sys_clone3(&ca, init_entry, (void *)x);
+        }
         if (init < 0)
-                fail(x, SANDBOX_STEP_FORK_INIT, (int)-init, -1);
-        sys_close(self);
-        sys_close(x->err_fd);
-        sys_close(x->report_fd);
+                fail(x, SANDBOX_STEP_UNSHARE, (int)-init, -1);
+        x->shared->init_pid = (pid_t)init;
 
-        int status = 0;
-        do
-                r = sys4(SYS_wait4, init, &status, 0, NULL);
-        while (r == -EINTR);
+        r = write_maps(x, (pid_t)init);
         if (r < 0)
-                sys_exit(CL_EXIT_SETUP);
-        if (WIFEXITED(status))
-                sys_exit(WEXITSTATUS(status));
-        sys_exit(128 + WTERMSIG(status));
+                fail(x, SANDBOX_STEP_ID_MAPS, (int)-r, -1); /* PID 1 reads end-of-file */
+        char c = 'g';
+        r = sys_write_all(go[1], &c, 1);
+        if (r < 0)
+                fail(x, SANDBOX_STEP_ID_MAPS, (int)-r, -1);
+        sys_exit(0);
+}
+
+long sandbox_child_start_helper(const struct sandbox_exec *x)
+{
+        /* exit signal 0: only a wait with __WALL takes it, so that a SIGCHLD
+         * handler of the caller that reaps every child cannot take it (or,
+         * through CLONE_PARENT, PID 1) */
+        struct sys_clone_args ca = {
+            .flags = CLONE_VM | CLONE_VFORK,
+            .exit_signal = 0,
+            .stack = (uint64_t)(uintptr_t)((char *)x->helper_stack_top - SANDBOX_STACK_SIZE),
+            .stack_size = SANDBOX_STACK_SIZE,
+        };
+        return sys_clone3(&ca, helper_entry, (void *)x);
 }

@@ -6,8 +6,15 @@
 
 #include "sandbox/sandbox-exec.h"
 
-/* Run the helper: never returns (ends with _exit). Async-signal-safe. */
-__attribute__((noreturn)) void sandbox_child_helper(const struct sandbox_exec *x);
+/* The stacks the child side runs on (sandbox-run.c maps them per sandbox):
+ * the helper's, which PID 1 goes on using, and the command's. */
+#define SANDBOX_STACK_SIZE (512u * 1024u)
+
+/* Start the helper, sharing our memory, and return when it has exited: its
+ * pid (to be reaped with __WALL), or -errno. By then PID 1 runs as our child,
+ * its pid in x->shared->init_pid (0 if the helper failed before it, and said
+ * why on the error pipe). Async-signal-safe. */
+long sandbox_child_start_helper(const struct sandbox_exec *x);
 
 /* Report a failure on the error pipe. Async-signal-safe. */
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index);

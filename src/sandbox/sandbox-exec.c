@@ -206,7 +206,7 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         if (!x)
                 return cl_err(err, ENOMEM, "plan");
         x->plan = plan;
-        x->err_fd = x->report_fd = x->sync_fd = -1;
+        x->err_fd = x->report_fd = -1;
 
         int r = resolve_sources(plan, err);
         if (r < 0)
@@ -235,6 +235,7 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         if (!(plan->flags & SANDBOX_SHARE_NET))
                 x->unshare_flags |= CLONE_NEWNET;
         x->privileged = host->privileged;
+        x->share_memory = host->privileged;
         x->cap_last_cap = host->cap_last_cap;
         x->uid = plan->uid;
         x->gid = plan->gid;
@@ -270,7 +271,7 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
                         x->keep_fds[x->n_keep_fds++] = fd;
         }
         qsort(x->keep_fds, x->n_keep_fds, sizeof(int), cmp_int);
-        /* room for 0 1 2, the kept ones, three pipe ends and a cgroup fd */
+        /* room for 0 1 2, the kept ones, two pipe ends and the cgroup fds */
         x->helper_fds = calloc(x->n_keep_fds + 8 + SANDBOX_CGROUP_MORE, sizeof(int));
         if (!x->helper_fds)
                 return cl_err(err, ENOMEM, "plan");

@@ -16,10 +16,8 @@ enum sandbox_step {
         SANDBOX_STEP_PARENT_GONE,   /* the parent died during setup */
         SANDBOX_STEP_CLOSE_FDS,     /* close inherited descriptors */
         SANDBOX_STEP_CGROUP,        /* join the plan's cgroup */
-        SANDBOX_STEP_UNSHARE,       /* create the namespaces */
-        SANDBOX_STEP_SYNC,          /* wait for the parent to write the id maps */
-        SANDBOX_STEP_ID_MAPS,       /* write our own id maps (unprivileged) */
-        SANDBOX_STEP_FORK_INIT,     /* fork the sandbox's PID 1 */
+        SANDBOX_STEP_UNSHARE,       /* start PID 1 in the new namespaces */
+        SANDBOX_STEP_ID_MAPS,       /* write PID 1's id maps */
         SANDBOX_STEP_SETGROUPS,     /* drop supplementary groups */
         SANDBOX_STEP_SETGID,        /* switch gid */
         SANDBOX_STEP_SETUID,        /* switch uid */
@@ -62,7 +60,6 @@ struct sandbox_child_error {
 
 /* Records on the report pipe (sandbox-run.c reads them). */
 enum {
-        SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
         SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
         SANDBOX_REPORT_STARTED = 4,  /* the command has exec'd; value: its pid inside */
@@ -76,6 +73,18 @@ struct sandbox_report {
 /* The namespaces reported by PID 1, in /proc/PID/ns/ names. */
 #define SANDBOX_N_NS 7
 extern const char *const sandbox_ns_names[SANDBOX_N_NS];
+
+/* The one piece of memory the child side writes, per sandbox: the helper
+ * writes it in the parent's memory, PID 1 and the command there too or in
+ * PID 1's copy (see sandbox-child.c). Descriptors here are in the helper's fd table and
+ * PID 1's copy of it, not the parent's. */
+struct sandbox_shared {
+        volatile int failed; /* set by any failure report */
+        pid_t init_pid;      /* PID 1 on the host (clone3's parent_tid) */
+        int parent_pidfd;    /* the parent, for PID 1 to notice it died early */
+        int go_fd;           /* PID 1 reads a byte here once its maps are written */
+        int go_fd_write;     /* the helper's end */
+};
 
 /* The plan, compiled: everything the child needs, with no pointer into memory
  * that the child would have to allocate or compute. */
@@ -107,19 +116,19 @@ struct sandbox_exec {
         size_t n_keep_fds;
         int err_fd;    /* write end of the error pipe (close-on-exec) */
         int report_fd; /* write end of the report pipe */
-        int sync_fd;   /* as real root, socket to the parent, which writes the maps */
-        /* own stacks for PID 1 and for the command until its exec, which
-         * run sharing the memory of the process that starts them */
+        /* own stacks, in the parent's memory: the helper's, PID 1's (when it
+         * shares that memory; else it goes on on its copy of the helper's)
+         * and the command's until its exec */
+        void *helper_stack_top;
         void *init_stack_top;
         void *cmd_stack_top;
+        int share_memory; /* PID 1 runs in the parent's memory (sandbox-child.c) */
+        struct sandbox_shared *shared;
 
-        /* the maps, written by the parent (real root) or the helper */
+        /* PID 1's maps, written by the helper from outside */
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;
-        /* the helper was started in plan->cgroup_dir_fd: it skips
-         * plan->cgroup_procs_fd */
-        int cgroup_joined;
 };
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed

@@ -195,16 +195,18 @@ static void mode_option(char *buf, const char *prefix, mode_t mode)
         buf[i] = '\0';
 }
 
-/* Async-signal-safe: a private devpts instance, without gid=5 when group 5 is
- * not mapped, and the host's /dev/pts where instances are not supported. */
-static int do_devpts(int target)
+/* Async-signal-safe: a private devpts instance, with gid=5 only when the
+ * sandbox's one mapped group is 5 (the kernel refuses an unmapped gid, and a
+ * refused mount costs a superblock made and destroyed), and the host's
+ * /dev/pts where instances are not supported. */
+static int do_devpts(int target, gid_t gid)
 {
         static const char *const options[] = {
             "newinstance,ptmxmode=0666,mode=0620,gid=5",
             "newinstance,ptmxmode=0666,mode=0620",
         };
         int r = -EINVAL;
-        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        for (size_t i = gid == 5 ? 0 : 1; i < sizeof(options) / sizeof(options[0]); i++) {
                 r = do_fs_mount("devpts", target, MS_NOSUID | MS_NOEXEC, options[i]);
                 if (r != -EINVAL)
                         break;
@@ -315,7 +317,7 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
                 step = SANDBOX_STEP_PROC;
                 break;
         case SANDBOX_OP_DEVPTS:
-                r = do_devpts(target);
+                r = do_devpts(target, x->gid);
                 step = SANDBOX_STEP_DEVPTS;
                 break;
         default:

@@ -1,8 +1,8 @@
-/* The parent's half at run time: fork the single-threaded helper (never a
- * clone() from this possibly threaded process), write the helper's uid and
- * gid maps from outside, then follow the sandbox through an event loop on
- * the helper's pidfd and the two pipes (failure records, PID 1's reports)
- * until it has ended, and turn a failure record into a sentence. */
+/* The parent's half at run time: map the sandbox's stacks, start the helper
+ * (which creates PID 1 as our child and writes its id maps; see
+ * sandbox-child.c), then follow the sandbox through an event loop on PID 1's
+ * pidfd and the two pipes (failure records, PID 1's reports) until it has
+ * ended, and turn a failure record into a sentence. */
 #include "sandbox/sandbox-run.h"
 
 #include "base/base-cleanup.h"
@@ -26,8 +26,8 @@
 
 struct sandbox {
         struct sandbox_exec *x;
-        pid_t helper_pid;
-        int helper_pidfd;
+        char *stacks; /* the child side's stacks and shared page */
+        size_t stacks_len;
         int err_fd;    /* read end of the failure pipe */
         int report_fd; /* read end of PID 1's report pipe */
         pid_t init_pid;
@@ -48,8 +48,8 @@ struct sandbox {
         void *cb_data;
         struct sandbox_loop *loop; /* the one we are attached to, or NULL */
 
-        int helper_reaped;
-        int helper_status;
+        int init_reaped;
+        int init_status;
         struct rusage rusage;
         uint64_t t_end;
 
@@ -57,32 +57,35 @@ struct sandbox {
         struct cl_error parent_error;
 };
 
-/* The stacks PID 1 and the command start on (see start_vfork() in
- * sandbox-child.c). One mapping serves every sandbox: each helper gets its
- * own copy of it through fork(). Untouched pages cost nothing. */
-#define SANDBOX_STACK_SIZE (512u * 1024u)
+/* Per sandbox, one mapping: [guard][the helper's stack][guard][PID 1's
+ * stack][guard][the command's stack][shared page]. The helper (and, as real
+ * root, PID 1) run in our memory, so each sandbox needs stacks of its own.
+ * Untouched pages cost nothing. */
 #define SANDBOX_GUARD_SIZE (64u * 1024u)
-static char *child_stacks;
-static int child_stacks_errno;
-static pthread_once_t child_stacks_once = PTHREAD_ONCE_INIT;
 
-static void child_stacks_init(void)
+static int map_stacks(struct sandbox *sb, struct sandbox_exec *x, struct cl_error *err)
 {
-        /* [guard][PID 1's stack][guard][the command's stack] */
-        size_t len = 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+        size_t page = 4096;
+        size_t len = 3 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE) + page;
         char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) {
-                child_stacks_errno = errno;
-                return;
+        if (p == MAP_FAILED)
+                return cl_err(err, errno, "map the sandbox's stacks");
+        sb->stacks = p;
+        sb->stacks_len = len;
+        char *stack[3];
+        for (int i = 0; i < 3; i++) {
+                stack[i] = p + SANDBOX_GUARD_SIZE + (size_t)i * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+                if (mprotect(stack[i], SANDBOX_STACK_SIZE + (i == 2 ? page : 0),
+                             PROT_READ | PROT_WRITE) < 0)
+                        return cl_err(err, errno, "map the sandbox's stacks");
         }
-        if (mprotect(p + SANDBOX_GUARD_SIZE, SANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE) < 0 ||
-            mprotect(p + 2 * SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE, SANDBOX_STACK_SIZE,
-                     PROT_READ | PROT_WRITE) < 0) {
-                child_stacks_errno = errno;
-                munmap(p, len);
-                return;
-        }
-        child_stacks = p;
+        /* stacks grow down: each starts at its top */
+        x->helper_stack_top = stack[0] + SANDBOX_STACK_SIZE;
+        x->init_stack_top = stack[1] + SANDBOX_STACK_SIZE;
+        x->cmd_stack_top = stack[2] + SANDBOX_STACK_SIZE;
+        x->shared = (struct sandbox_shared *)(stack[2] + SANDBOX_STACK_SIZE);
+        x->shared->parent_pidfd = x->shared->go_fd = x->shared->go_fd_write = -1;
+        return 0;
 }
 
 static int pidfd_open(pid_t pid)
@@ -93,33 +96,6 @@ static int pidfd_open(pid_t pid)
 static int pidfd_send_signal(int pidfd, int sig)
 {
         return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-static int write_proc_file(pid_t pid, const char *name, const char *text, struct cl_error *err)
-{
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return cl_err(err, errno, "open '%s'", path);
-        if (write(fd, text, strlen(text)) < 0)
-                return cl_err(err, errno, "write '%.*s' to '%s'", (int)strcspn(text, "\n"), text,
-                              path);
-        return 0;
-}
-
-/* The helper has made its namespaces: give its user namespace the ids. */
-static int write_id_maps(struct sandbox *sb, struct cl_error *err)
-{
-        const struct sandbox_exec *x = sb->x;
-        int r = 0;
-        if (x->setgroups_deny)
-                r = write_proc_file(sb->helper_pid, "setgroups", "deny", err);
-        if (r >= 0)
-                r = write_proc_file(sb->helper_pid, "uid_map", x->uid_map, err);
-        if (r >= 0)
-                r = write_proc_file(sb->helper_pid, "gid_map", x->gid_map, err);
-        return r;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -137,8 +113,8 @@ static void set_helper_fds(struct sandbox_exec *x)
                 x->helper_fds[n++] = x->keep_fds[i];
         x->helper_fds[n++] = x->err_fd;
         x->helper_fds[n++] = x->report_fd;
-        if (x->sync_fd >= 0)
-                x->helper_fds[n++] = x->sync_fd;
+        if (x->plan->cgroup_dir_fd >= 0)
+                x->helper_fds[n++] = x->plan->cgroup_dir_fd;
         if (x->plan->cgroup_procs_fd >= 0)
                 x->helper_fds[n++] = x->plan->cgroup_procs_fd;
         for (size_t i = 0; i < SANDBOX_CGROUP_MORE; i++)
@@ -157,7 +133,7 @@ static void detach(struct sandbox *sb)
 {
         if (!sb->loop)
                 return;
-        sandbox_loop_remove_fd(sb->loop, sb->helper_pidfd);
+        sandbox_loop_remove_fd(sb->loop, sb->init_pidfd);
         sandbox_loop_remove_fd(sb->loop, sb->err_fd);
         sandbox_loop_remove_fd(sb->loop, sb->report_fd);
         sb->loop = NULL;
@@ -168,19 +144,18 @@ void sandbox_free(struct sandbox *sb)
         if (!sb)
                 return;
         detach(sb);
-        if (sb->helper_pid > 0 && !sb->helper_reaped) {
-                /* the helper's death takes PID 1 and so the whole sandbox along */
+        if (sb->init_pid > 0 && !sb->init_reaped) {
+                /* PID 1's death takes the whole sandbox along */
                 if (sb->init_pidfd >= 0)
                         pidfd_send_signal(sb->init_pidfd, SIGKILL);
-                if (sb->helper_pidfd >= 0)
-                        pidfd_send_signal(sb->helper_pidfd, SIGKILL);
                 else
-                        kill(sb->helper_pid, SIGKILL);
-                while (waitpid(sb->helper_pid, NULL, 0) < 0 && errno == EINTR)
+                        kill(sb->init_pid, SIGKILL);
+                while (waitpid(sb->init_pid, NULL, __WALL) < 0 && errno == EINTR)
                         ;
         }
-        if (sb->helper_pidfd >= 0)
-                close(sb->helper_pidfd);
+        /* nothing runs on the stacks any more */
+        if (sb->stacks)
+                munmap(sb->stacks, sb->stacks_len);
         if (sb->init_pidfd >= 0)
                 close(sb->init_pidfd);
         if (sb->err_fd >= 0)
@@ -191,35 +166,7 @@ void sandbox_free(struct sandbox *sb)
         free(sb);
 }
 
-/* struct clone_args of <linux/sched.h>, which clashes with <sched.h> */
-struct helper_clone_args {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
-                set_tid, set_tid_size, cgroup;
-};
-#define HELPER_CLONE_INTO_CGROUP 0x200000000ULL
-
-/* fork(), or clone3 straight into the plan's v2 cgroup: moving a process
- * into a v2 cgroup afterwards waits for an RCU grace period (milliseconds on
- * a busy host), starting it there does not. The child only runs the
- * async-signal-safe helper, so skipping glibc's fork() bookkeeping is fine. */
-static pid_t spawn_helper_process(struct sandbox_exec *x)
-{
-        int fd = x->plan->cgroup_dir_fd;
-        if (fd >= 0) {
-                struct helper_clone_args ca = {.flags = HELPER_CLONE_INTO_CGROUP,
-                                               .exit_signal = SIGCHLD,
-                                               .cgroup = (uint64_t)fd};
-                x->cgroup_joined = 1;
-                long r = syscall(SYS_clone3, &ca, sizeof(ca));
-                if (r >= 0)
-                        return (pid_t)r;
-                if (errno != ENOSYS && errno != EINVAL && errno != E2BIG)
-                        return -1;
-                /* an older kernel: fork, and the helper joins by cgroup.procs */
-                x->cgroup_joined = 0;
-        }
-        return fork();
-}
+static int drain_err(struct sandbox *sb);
 
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err)
 {
@@ -230,19 +177,16 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         _cleanup_sandbox_ struct sandbox *sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return cl_err(err, ENOMEM, "sandbox");
-        sb->helper_pidfd = sb->err_fd = sb->report_fd = sb->init_pidfd = -1;
+        sb->err_fd = sb->report_fd = sb->init_pidfd = -1;
         r = sandbox_exec_compile(plan, &host, &sb->x, err);
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
-        pthread_once(&child_stacks_once, child_stacks_init);
-        if (!child_stacks)
-                return cl_err(err, child_stacks_errno, "map the sandbox's stacks");
-        /* stacks grow down: start at the top of each */
-        x->init_stack_top = child_stacks + SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE;
-        x->cmd_stack_top = child_stacks + 2 * (SANDBOX_GUARD_SIZE + SANDBOX_STACK_SIZE);
+        r = map_stacks(sb, x, err);
+        if (r < 0)
+                return r;
 
-        int errp[2], repp[2], syncp[2];
+        int errp[2], repp[2];
         if (pipe2(errp, O_CLOEXEC) < 0)
                 return cl_err(err, errno, "create pipe");
         sb->err_fd = errp[0];
@@ -253,48 +197,36 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         }
         sb->report_fd = repp[0];
         x->report_fd = repp[1];
-        _cleanup_close_ int sync_fd = -1;
-        if (x->privileged) {
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, syncp) < 0) {
-                        close(errp[1]);
-                        close(repp[1]);
-                        return cl_err(err, errno, "create socket pair");
-                }
-                sync_fd = syncp[0];
-                x->sync_fd = syncp[1];
-        }
         set_helper_fds(x);
 
+        /* no handler of ours may run in the helper before it has reset them
+         * all (it runs in our memory); it unblocks for PID 1 itself */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         sb->t_start = sandbox_loop_now();
-        pid_t pid = spawn_helper_process(x);
-        if (pid == 0)
-                sandbox_child_helper(x);
-        int fork_errno = errno;
+        long helper = sandbox_child_start_helper(x);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         close(errp[1]);
         close(repp[1]);
-        if (x->sync_fd >= 0)
-                close(x->sync_fd);
-        if (pid < 0)
-                return cl_err(err, fork_errno, "fork the sandbox helper");
-        sb->helper_pid = pid;
-        sb->helper_pidfd = pidfd_open(pid);
-        if (sb->helper_pidfd < 0)
-                return cl_err(err, errno, "open a pidfd for the sandbox helper");
-
-        char c;
-        ssize_t n = 0;
-        do
-                n = sync_fd >= 0 ? read(sync_fd, &c, 1) : 0;
-        while (n < 0 && errno == EINTR);
-        if (n == 1) {
-                r = write_id_maps(sb, &sb->parent_error);
-                if (r < 0)
-                        sb->parent_failed = 1;
-                else if (write(sync_fd, "g", 1) != 1) {
-                        /* the helper is gone; its record or status says why */
-                }
+        if (helper < 0)
+                return cl_err(err, (int)-helper, "start the sandbox helper");
+        /* the helper has exited; PID 1, if it was made, is our child */
+        int status;
+        while (waitpid((pid_t)helper, &status, __WALL) < 0 && errno == EINTR)
+                ;
+        sb->init_pid = x->shared->init_pid;
+        if (sb->init_pid > 0) {
+                sb->init_pidfd = pidfd_open(sb->init_pid);
+                if (sb->init_pidfd < 0)
+                        return cl_err(err, errno, "open a pidfd for the sandbox's PID 1");
+        } else {
+                /* the helper failed before PID 1: its record says why */
+                sb->init_reaped = 1;
+                sb->init_status = status;
+                sb->t_end = sandbox_loop_now();
+                drain_err(sb);
         }
-        /* n == 0: the helper failed before the maps; its record says why */
         *ret = TAKE_PTR(sb);
         return 0;
 }
@@ -348,10 +280,7 @@ static int drain_report(struct sandbox *sb)
                 }
                 if (n != sizeof(rep))
                         continue; /* records are written whole (< PIPE_BUF) */
-                if (rep.type == SANDBOX_REPORT_INIT_PID && sb->init_pid <= 0) {
-                        sb->init_pid = (pid_t)rep.value;
-                        sb->init_pidfd = pidfd_open(sb->init_pid);
-                } else if (rep.type == SANDBOX_REPORT_STATUS) {
+                if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
                         sb->cmd_status = (int)rep.value;
                 } else if (rep.type == SANDBOX_REPORT_STARTED) {
@@ -391,8 +320,8 @@ static int on_report(struct sandbox_loop *loop, int fd, uint32_t events, void *d
         return 0;
 }
 
-static int on_helper_exit(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
-                          struct cl_error *err)
+static int on_init_exit(struct sandbox_loop *loop, int fd, uint32_t events, void *data,
+                        struct cl_error *err)
 {
         struct sandbox *sb = data;
         (void)events;
@@ -400,13 +329,13 @@ static int on_helper_exit(struct sandbox_loop *loop, int fd, uint32_t events, vo
         int status;
         pid_t p;
         do
-                p = wait4(sb->helper_pid, &status, 0, &sb->rusage);
+                p = wait4(sb->init_pid, &status, __WALL, &sb->rusage);
         while (p < 0 && errno == EINTR);
         if (p < 0)
-                return cl_err(err, errno, "wait for the sandbox helper %d", (int)sb->helper_pid);
+                return cl_err(err, errno, "wait for the sandbox's PID 1 %d", (int)sb->init_pid);
         sb->t_end = sandbox_loop_now();
-        sb->helper_reaped = 1;
-        sb->helper_status = status;
+        sb->init_reaped = 1;
+        sb->init_status = status;
         /* every writer is gone now: what is in the pipes is all there is */
         if (!sb->have_record && !sb->err_eof)
                 drain_err(sb);
@@ -437,9 +366,9 @@ int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_starte
         sb->loop = loop;
         fcntl(sb->err_fd, F_SETFL, O_NONBLOCK);
         fcntl(sb->report_fd, F_SETFL, O_NONBLOCK);
-        if (sb->helper_reaped)
+        if (sb->init_reaped)
                 return 0;
-        int r = sandbox_loop_add_fd(loop, sb->helper_pidfd, EPOLLIN, on_helper_exit, sb, err);
+        int r = sandbox_loop_add_fd(loop, sb->init_pidfd, EPOLLIN, on_init_exit, sb, err);
         if (r >= 0 && !sb->err_eof && !sb->have_record)
                 r = sandbox_loop_add_fd(loop, sb->err_fd, EPOLLIN, on_err, sb, err);
         if (r >= 0 && !sb->report_eof)
@@ -451,7 +380,7 @@ int sandbox_attach(struct sandbox *sb, struct sandbox_loop *loop, sandbox_starte
 
 int sandbox_ended(const struct sandbox *sb)
 {
-        return sb->helper_reaped;
+        return sb->init_reaped;
 }
 
 void sandbox_result(const struct sandbox *sb, struct sandbox_result *res)
@@ -475,10 +404,8 @@ void sandbox_result(const struct sandbox *sb, struct sandbox_result *res)
                 res->exit_code = status_code(sb->cmd_status);
         } else {
                 /* PID 1 died without a word (killed from outside) */
-                res->status = sb->helper_status;
-                res->exit_code = status_code(sb->helper_status);
-                if (WIFEXITED(sb->helper_status) && WEXITSTATUS(sb->helper_status) > 128)
-                        res->status = WEXITSTATUS(sb->helper_status) - 128; /* as a signal */
+                res->status = sb->init_status;
+                res->exit_code = status_code(sb->init_status);
                 res->exited = 1;
         }
 }
@@ -495,8 +422,8 @@ int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_
                 loop = own;
         }
         r = sandbox_attach(sb, loop, started, NULL, data, err);
-        if (r >= 0 && !sb->helper_reaped)
-                r = sandbox_loop_run_until(loop, &sb->helper_reaped, err);
+        if (r >= 0 && !sb->init_reaped)
+                r = sandbox_loop_run_until(loop, &sb->init_reaped, err);
         detach(sb);
         if (r < 0)
                 return r;
@@ -506,7 +433,7 @@ int sandbox_wait(struct sandbox *sb, struct sandbox_loop *loop, sandbox_started_
 
 int sandbox_kill(struct sandbox *sb, int sig)
 {
-        if (sb->helper_reaped || sb->init_pidfd < 0)
+        if (sb->init_reaped || sb->init_pidfd < 0)
                 return -ESRCH;
         return pidfd_send_signal(sb->init_pidfd, sig) < 0 ? -errno : 0;
 }
@@ -522,11 +449,6 @@ uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name)
                 if (strcmp(sandbox_ns_names[i], name) == 0)
                         return sb->ns_ids[i];
         return 0;
-}
-
-pid_t sandbox_helper_pid(const struct sandbox *sb)
-{
-        return sb->helper_pid > 0 && !sb->helper_reaped ? sb->helper_pid : 0;
 }
 
 int sandbox_run(struct sandbox_plan *plan, struct sandbox_result *res, struct cl_error *err)
@@ -636,10 +558,8 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
                     [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
                     [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
-                    [SANDBOX_STEP_SYNC] = "wait for the id maps",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces and PID 1",
                     [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
-                    [SANDBOX_STEP_FORK_INIT] = "fork the sandbox's init",
                     [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                     [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
                     [SANDBOX_STEP_DOMAINNAME] = "set the domain name",

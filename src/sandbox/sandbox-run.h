@@ -1,5 +1,5 @@
-/* Running a plan: fork the helper, write its id maps, wait for the end in an
- * event loop, and say what happened (the command's status, resource use, or
+/* Running a plan: start the helper (which makes PID 1 and its id maps), wait
+ * for the end in an event loop, and say what happened (the command's status, resource use, or
  * the sentence naming the setup step that failed). */
 #pragma once
 
@@ -66,10 +66,6 @@ pid_t sandbox_init_pid(const struct sandbox *sb);
 /* The inode number of the sandbox's namespace name ("mnt", "pid", ...: the
  * names in /proc/PID/ns), as PID 1 reported it, or 0 if unknown. */
 uint64_t sandbox_namespace_id(const struct sandbox *sb, const char *name);
-
-/* The helper that made the sandbox's namespaces (and waits for PID 1), as
- * the host sees it, or 0 when it has been reaped. */
-pid_t sandbox_helper_pid(const struct sandbox *sb);
 
 /* Kill whatever still runs, reap it, free everything. */
 void sandbox_free(struct sandbox *sb);

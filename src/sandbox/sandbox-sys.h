@@ -1,14 +1,27 @@
 /* Raw system calls and tiny string helpers for the child half of the sandbox.
- * Everything here is async-signal-safe: each wrapper is one syscall(2) and
- * returns -errno instead of touching anything but errno, so the child's
- * undefined symbols stay few (syscall, __errno_location). */
+ * Everything here is async-signal-safe and touches no thread-local state:
+ * each wrapper is one system call instruction returning -errno, so the
+ * child's objects need nothing from libc. */
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-/* syscall(2) returning the result or -errno. Async-signal-safe. */
+/* A system call, returning the result or -errno. Async-signal-safe. */
 long sys_call(long nr, long a, long b, long c, long d, long e, long f);
+
+/* struct clone_args of <linux/sched.h> (version 2), which clashes with <sched.h> */
+struct sys_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+                set_tid, set_tid_size, cgroup;
+};
+#define SYS_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* clone3(2) of a child that runs fn(arg) on ca->stack and exits with its
+ * result (for CLONE_VM children); returns the child's pid or -errno.
+ * Async-signal-safe. */
+long sys_clone3(struct sys_clone_args *ca, int (*fn)(void *), void *arg);
 
 #define sys0(nr) sys_call((nr), 0, 0, 0, 0, 0, 0)
 #define sys1(nr, a) sys_call((nr), (long)(a), 0, 0, 0, 0, 0)

@@ -26,31 +26,55 @@ static void closedirp(DIR **d)
 }
 #define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
 
+/* The ones Nix's ignored-acls keeps by default. */
+static bool xattr_kept(const char *name)
+{
+        return strcmp(name, "security.selinux") == 0 || strcmp(name, "system.nfs4_acl") == 0 ||
+               strcmp(name, "security.csm") == 0;
+}
+
 /* Remove every extended attribute of dirfd/name (not following a symlink):
- * through /proc/self/fd so that the directory part is the fd we hold. */
-static int strip_xattrs(int dirfd, const char *name, struct cl_error *err)
+ * through /proc/self/fd so that the directory part is the fd we hold. Removing
+ * a user.* attribute needs write permission, which a read-only file's owner
+ * lacks: the owner's write bit is added for the moment, as Nix does. */
+static int strip_xattrs(int dirfd, const char *name, const struct stat *st, struct cl_error *err)
 {
         char path[64 + 256];
         if (snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name) >= (int)sizeof(path))
+                return cl_errx(err, ENAMETOOLONG, "'%s': name too long", name);
+        ssize_t size = llistxattr(path, NULL, 0);
+        if (size < 0 && (errno == ENOTSUP || errno == ENODATA))
                 return 0;
-        char list[4096];
-        ssize_t n = llistxattr(path, list, sizeof(list));
-        if (n < 0) {
-                if (errno == ENOTSUP || errno == ENOENT || errno == ERANGE)
-                        return 0;
+        if (size < 0)
                 return cl_err(err, errno, "list extended attributes of '%s'", name);
-        }
-        for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1) {
-                /* the ones Nix's ignored-acls keeps by default */
-                if (strcmp(list + i, "security.selinux") == 0 ||
-                    strcmp(list + i, "system.nfs4_acl") == 0 ||
-                    strcmp(list + i, "security.csm") == 0)
+        if (size == 0)
+                return 0;
+        _cleanup_free_ char *list = malloc((size_t)size);
+        if (!list)
+                return -ENOMEM;
+        ssize_t n = llistxattr(path, list, (size_t)size);
+        if (n < 0)
+                /* ERANGE: one was added meanwhile; the object is not ours to race */
+                return cl_err(err, errno, "list extended attributes of '%s'", name);
+        bool writable = false;
+        int r = 0;
+        for (ssize_t i = 0; i < n && r == 0; i += (ssize_t)strlen(list + i) + 1) {
+                if (xattr_kept(list + i))
                         continue;
-                if (lremovexattr(path, list + i) < 0 && errno != ENODATA && errno != ENOTSUP)
-                        return cl_err(err, errno, "remove extended attribute '%s' of '%s'",
-                                      list + i, name);
+                if (lremovexattr(path, list + i) == 0 || errno == ENODATA || errno == ENOTSUP)
+                        continue;
+                if ((errno == EACCES || errno == EPERM) && !writable && !S_ISLNK(st->st_mode) &&
+                    !(st->st_mode & S_IWUSR) &&
+                    fchmodat(dirfd, name, (st->st_mode & 07777) | S_IWUSR, 0) == 0) {
+                        writable = true;
+                        if (lremovexattr(path, list + i) == 0 || errno == ENODATA)
+                                continue;
+                }
+                r = cl_err(err, errno, "remove extended attribute '%s' of '%s'", list + i, name);
         }
-        return 0;
+        if (writable && fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0 && r == 0)
+                r = cl_err(err, errno, "restore the mode of '%s'", name);
+        return r;
 }
 
 /* A directory stream on dirfd/name, never through a symlink, and its fd. */
@@ -82,7 +106,7 @@ static int canon_one(int dirfd, const char *name, unsigned depth, bool recurse,
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
                 return cl_errx(err, EINVAL, "'%s' is not a regular file, directory or symlink",
                                name);
-        int r = strip_xattrs(dirfd, name, err);
+        int r = strip_xattrs(dirfd, name, &st, err);
         if (r < 0)
                 return r;
         if (recurse && S_ISDIR(st.st_mode)) {
@@ -102,9 +126,12 @@ static int canon_one(int dirfd, const char *name, unsigned depth, bool recurse,
                 if (errno)
                         return cl_err(err, errno, "read directory '%s'", name);
         }
+        /* Nix lchowns what is not ours to its effective uid and gid: root:root
+         * after a build as root, so no build user or group keeps a hold */
         if (st.st_uid != geteuid() &&
-            fchownat(dirfd, name, geteuid(), (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
-                return cl_err(err, errno, "change owner of '%s'", name);
+            fchownat(dirfd, name, geteuid(), getegid(), AT_SYMLINK_NOFOLLOW) < 0)
+                return cl_err(err, errno, "change owner of '%s' to %u:%u", name,
+                              (unsigned)geteuid(), (unsigned)getegid());
         if (!S_ISLNK(st.st_mode)) {
                 mode_t perm = st.st_mode & 07777;
                 if (perm != 0444 && perm != 0555) {

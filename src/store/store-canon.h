@@ -8,7 +8,8 @@
 /* Canonicalise name (relative to dirfd) and everything below it as Nix 2.8's
  * canonicalisePathMetaData: a mode other than 0444 and 0555 becomes 0444, plus
  * 0111 when the owner could execute; mtime 1; xattrs removed; a file owned by
- * someone else is chowned to the effective uid. Sockets, FIFOs and devices are
+ * someone else is chowned to the effective uid and gid (root:root after a
+ * build as root). Sockets, FIFOs and devices are
  * refused (-EINVAL). */
 int store_canonicalise_at(int dirfd, const char *name, struct cl_error *err);
 
