@@ -127,16 +127,11 @@ int build_plan_make(const struct build_plan_params *p, struct sandbox_plan **ret
                 if (r < 0)
                         return r;
         }
-        /* The sandbox executes argv[0]; Nix passes the builder's basename as
-         * argv[0]. The plan has one field for both, so the builder sees its
-         * full path (documented in cloister-build(1)). */
-        _cleanup_free_ char **argv = calloc(p->env->n_argv + 1, sizeof(char *));
-        if (!argv)
-                return cl_err(err, ENOMEM, "plan argv");
-        argv[0] = p->env->program;
-        for (size_t i = 1; i < p->env->n_argv; i++)
-                argv[i] = p->env->argv[i];
-        r = sandbox_plan_set_argv(plan, argv, err);
+        /* argv[0] is the builder's basename, as Nix passes it; the file
+         * executed is the builder's full path */
+        r = sandbox_plan_set_argv(plan, p->env->argv, err);
+        if (r >= 0 && strchr(p->env->program, '/'))
+                r = sandbox_plan_set_exec_path(plan, p->env->program, err);
         if (r < 0)
                 return r;
         r = sandbox_plan_set_chdir(plan, build_dir, err);

@@ -9,6 +9,7 @@
 #include "base/base-fd.h"
 #include "build/build-env.h"
 #include "build/build-log.h"
+#include "build/build-nosandbox.h"
 #include "build/build-outputs.h"
 #include "build/build-plan.h"
 #include "build/build-users.h"
@@ -512,6 +513,17 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 res->status = BUILD_OK;
                 return 0;
         }
+        /* Nix's useChroot, decided only when there is something to build */
+        bool nosandbox = false;
+        r = build_nosandbox_wanted(s, drv_path, &d, fod, &nosandbox, err);
+        if (r < 0)
+                return fail(res, BUILD_MISUSE, r);
+        if (check && nosandbox)
+                return fail(res, BUILD_MISUSE,
+                            cl_errx(err, EINVAL,
+                                    "--check of '%s' needs the sandbox: without it the new "
+                                    "outputs would overwrite the valid ones",
+                                    drv_path));
         if (check && !all_valid)
                 return fail(res, BUILD_MISUSE,
                             cl_errx(err, EINVAL,
@@ -552,6 +564,9 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         }
 
         struct build_dirs dirs = {.builds_fd = -1, .top_fd = -1, .build_fd = -1, .scratch_fd = -1};
+        struct build_nosandbox nons;
+        build_nosandbox_init(&nons);
+        struct store_stage nons_scratch = STORE_STAGE_INIT;
         /* the plan outlives the sandbox (cleanups run in reverse order) */
         _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
         _cleanup_sandbox_ struct sandbox *sb = NULL;
@@ -564,13 +579,16 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
         bool failed = true;
         int pipe_fds[2] = {-1, -1};
 
-        r = make_dirs(c, drv_name, uid, gid, &dirs, err);
+        if (nosandbox)
+                r = build_nosandbox_prepare(&nons, c->db, &d, drv_path, drv_name, uid, gid, err);
+        else
+                r = make_dirs(c, drv_name, uid, gid, &dirs, err);
         if (r < 0)
                 goto out;
         struct build_env_params ep = {
             .drv = &d,
             .store_dir = store_dir,
-            .build_dir = s->sandbox_build_dir,
+            .build_dir = nosandbox ? nons.build_path : s->sandbox_build_dir,
             .cores = s->cores ? s->cores : cpu_count(),
             .fixed_output = fod,
         };
@@ -579,7 +597,7 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 res->status = BUILD_MISUSE;
                 goto out;
         }
-        r = write_env_files(&env, dirs.build_fd, uid, gid, err);
+        r = write_env_files(&env, nosandbox ? nons.build_fd : dirs.build_fd, uid, gid, err);
         if (r < 0)
                 goto out;
         real_store = root_join(c->root, store_dir);
@@ -601,7 +619,10 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
             .host_gid = gid,
             .env = &env,
         };
-        r = build_plan_make(&pp, &plan, err);
+        if (nosandbox)
+                r = build_nosandbox_plan(&nons, &env, uid, gid, &plan, err);
+        else
+                r = build_plan_make(&pp, &plan, err);
         if (r < 0)
                 goto out;
         /* the seccomp allowlist and a cgroup per build (so the whole build is
@@ -735,6 +756,11 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
                 goto out;
         }
 
+        if (nosandbox) {
+                r = build_nosandbox_collect(&nons, &nons_scratch, err);
+                if (r < 0)
+                        goto out;
+        }
         struct build_outputs_params op = {
             .db = c->db,
             .drv_path = drv_path,
@@ -742,7 +768,7 @@ int build_derivation(struct build_ctx *c, const char *drv_path, bool check,
             .fixed = fod ? &fixed : NULL,
             .closure = closure,
             .n_closure = n_closure,
-            .scratch_fd = dirs.scratch_fd,
+            .scratch_fd = nosandbox ? nons_scratch.fd : dirs.scratch_fd,
             .builder_uid = uid != (uid_t)-1 ? uid : geteuid(),
             .check = check,
         };
@@ -773,6 +799,8 @@ out:
                 }
         }
         build_dirs_close(&dirs);
+        store_stage_free(&nons_scratch);
+        build_nosandbox_finish(&nons, failed && s->keep_failed, &res->kept_dir);
         build_user_release(&user);
         if (r < 0 && res->status == BUILD_OK)
                 res->status = BUILD_SYSTEM_ERROR;

@@ -34,6 +34,7 @@ static void build_usage(FILE *f)
                    "options:\n"
                    "  --store ROOT          physical store root (default: / for root, else\n"
                    "                        $XDG_DATA_HOME/cloister or ~/.local/share/cloister)\n"
+                   "  --store-dir DIR       logical store directory (default: /nix/store)\n"
                    "  --option NAME VALUE   set a build setting (nix.conf names)\n"
                    "  --config FILE         read settings from FILE (default: cloister.conf)\n"
                    "  -K, --keep-failed     keep the build directory of a failed build\n"
@@ -43,6 +44,16 @@ static void build_usage(FILE *f)
                    "  --cores N             NIX_BUILD_CORES (0: every CPU)\n"
                    "  -j, --max-jobs N      builds at once (builds run one at a time)\n"
                    "  -h, --help            show this help\n\n"
+                   "sandbox modes (--option sandbox VALUE):\n"
+                   "  true     every build in the sandbox: it sees only its inputs, has no\n"
+                   "           network (but fixed-output builds) and cannot reach the host\n"
+                   "  false    no namespaces (hosts without them): the builder sees the host;\n"
+                   "           as root it runs as a build user and the store directory is\n"
+                   "           1735 root:<build group> so it cannot list the store; otherwise\n"
+                   "           as the caller; no capabilities, seccomp, and every process it\n"
+                   "           leaves is killed; the store's logical directory must be its own\n"
+                   "  relaxed  fixed-output and __noChroot derivations as false, the rest in\n"
+                   "           the sandbox\n\n"
                    "exit status: 0 built, 100 a build failed, 101 timed out, 102 hash mismatch,\n"
                    "104 not deterministic, 1 other errors, 2 usage. See cloister-build(1).\n");
 }
@@ -246,7 +257,8 @@ static int add_json(struct store_db *db, const char *root, const char *file, cha
         return r;
 }
 
-static int open_store(const char *arg_store, struct store_db **ret, char **ret_root)
+static int open_store(const char *arg_store, const char *store_dir, struct store_db **ret,
+                      char **ret_root)
 {
         struct cl_error err = {0};
         _cleanup_free_ char *root = NULL;
@@ -257,7 +269,7 @@ static int open_store(const char *arg_store, struct store_db **ret, char **ret_r
         } else if (store_root_default(&root, &err) < 0) {
                 return log_cl_error(&err);
         }
-        struct store_db_options o = {.root = root};
+        struct store_db_options o = {.root = root, .store_dir = store_dir};
         if (store_db_open(&o, ret, &err) < 0)
                 return log_cl_error(&err);
         *ret_root = TAKE_PTR(root);
@@ -273,10 +285,12 @@ int cli_build_main(int argc, char **argv)
                 OPT_CHECK,
                 OPT_TIMEOUT,
                 OPT_SILENT,
-                OPT_CORES
+                OPT_CORES,
+                OPT_STORE_DIR
         };
         static const struct option opts[] = {
             {"store", required_argument, NULL, OPT_STORE},
+            {"store-dir", required_argument, NULL, OPT_STORE_DIR},
             {"option", required_argument, NULL, OPT_OPTION},
             {"config", required_argument, NULL, OPT_CONFIG},
             {"keep-failed", no_argument, NULL, 'K'},
@@ -293,7 +307,7 @@ int cli_build_main(int argc, char **argv)
                 log_error("out of memory");
                 return CL_EXIT_FAILURE;
         }
-        const char *arg_store = NULL, *arg_config = NULL;
+        const char *arg_store = NULL, *arg_config = NULL, *arg_store_dir = STORE_DIR_DEFAULT;
         bool arg_check = false;
         struct cl_error err = {0};
         _cleanup_free_ char *conf = NULL, *root = NULL;
@@ -319,6 +333,9 @@ int cli_build_main(int argc, char **argv)
                 switch (c) {
                 case OPT_STORE:
                         arg_store = optarg;
+                        break;
+                case OPT_STORE_DIR:
+                        arg_store_dir = optarg;
                         break;
                 case OPT_OPTION:
                         if (optind >= argc) {
@@ -380,26 +397,25 @@ int cli_build_main(int argc, char **argv)
                         code = CL_EXIT_USAGE;
                         goto out;
                 }
-        if (settings.sandbox == SANDBOX_OFF) {
-                log_error("sandbox = false is not supported by 'cloister build': builds always "
-                          "run in the sandbox");
+        if (store_dir_check(arg_store_dir, &err) < 0) {
+                log_cl_error(&err);
                 code = CL_EXIT_USAGE;
                 goto out;
         }
         for (int i = optind; i < argc; i++) {
                 size_t len = strlen(argv[i]);
                 bool json = len > 5 && strcmp(argv[i] + len - 5, ".json") == 0;
-                if (!json && (!store_path_is_valid(STORE_DIR_DEFAULT, argv[i]) || len < 4 ||
+                if (!json && (!store_path_is_valid(arg_store_dir, argv[i]) || len < 4 ||
                               strcmp(argv[i] + len - 4, ".drv") != 0)) {
                         log_error("'%s' is neither a derivation in the store (a '%s/...drv' "
                                   "path) nor derivation JSON (a '.json' file)",
-                                  argv[i], STORE_DIR_DEFAULT);
+                                  argv[i], arg_store_dir);
                         code = CL_EXIT_USAGE;
                         goto out;
                 }
         }
 
-        if (open_store(arg_store, &db, &root) < 0) {
+        if (open_store(arg_store, arg_store_dir, &db, &root) < 0) {
                 code = CL_EXIT_FAILURE;
                 goto out;
         }

@@ -25,6 +25,7 @@
 #include "sandbox/sandbox-init.h"
 #include "sandbox/sandbox-mount.h"
 #include "sandbox/sandbox-net.h"
+#include "sandbox/sandbox-nons-child.h"
 #include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
@@ -200,7 +201,7 @@ __attribute__((noreturn)) static void run_command(const struct sandbox_exec *x)
         if (r < 0)
                 fail(x, SANDBOX_STEP_SETSID, (int)-r, -1);
         arm_pdeathsig(x);
-        if (sys0(SYS_getppid) != 1)
+        if (sys0(SYS_getppid) != (x->no_namespaces ? sandbox_nons_init_pid() : 1))
                 fail(x, SANDBOX_STEP_PARENT_GONE, ESRCH, -1);
         verify_ids(x);
 
@@ -416,6 +417,13 @@ static int init_entry(void *arg)
         run_init(arg);
 }
 
+/* Async-signal-safe: sys_clone3() entry of the reaper of a plan without
+ * namespaces (sandbox-nons-child.c). */
+static int nons_entry(void *arg)
+{
+        sandbox_nons_helper(arg);
+}
+
 /* Async-signal-safe: the helper. The parent is suspended until we exit. */
 static int helper_entry(void *arg)
 {
@@ -447,10 +455,12 @@ static int helper_entry(void *arg)
                 fail(x, SANDBOX_STEP_UNSHARE, -parent_pidfd, -1);
         x->shared->parent_pidfd = parent_pidfd;
 
-        int go[2];
-        r = sys2(SYS_pipe2, go, O_CLOEXEC);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_UNSHARE, (int)-r, -1);
+        int go[2] = {-1, -1};
+        if (!x->no_namespaces) {
+                r = sys2(SYS_pipe2, go, O_CLOEXEC);
+                if (r < 0)
+                        fail(x, SANDBOX_STEP_UNSHARE, (int)-r, -1);
+        }
         x->shared->go_fd = go[0];
         x->shared->go_fd_write = go[1];
 
@@ -474,7 +484,9 @@ static int helper_entry(void *arg)
                 if (r < 0)
                         fail(x, SANDBOX_STEP_CGROUP, (int)-r, 0);
         }
-        long init = sys_clone3(&ca, init_entry, (void *)x);
+        /* without namespaces the child is a reaper that starts PID 1 */
+        int (*entry)(void *) = x->no_namespaces ? nons_entry : init_entry;
+        long init = sys_clone3(&ca, entry, (void *)x);
         if ((init == -EINVAL || init == -E2BIG) && into_cgroup && x->plan->cgroup_procs_fd >= 0) {
                 /* a kernel before 5.7: join the v2 leaf by its cgroup.procs */
                 r = sys_write_all(x->plan->cgroup_procs_fd, "0", 1);
@@ -482,11 +494,13 @@ static int helper_entry(void *arg)
                         fail(x, SANDBOX_STEP_CGROUP, (int)-r, 0);
                 ca.flags &= ~SYS_CLONE_INTO_CGROUP;
                 ca.cgroup = 0;
-                init = sys_clone3(&ca, init_entry, (void *)x);
+                init = sys_clone3(&ca, entry, (void *)x);
         }
         if (init < 0)
                 fail(x, SANDBOX_STEP_UNSHARE, (int)-init, -1);
         x->shared->init_pid = (pid_t)init;
+        if (x->no_namespaces)
+                sys_exit(0);
 
         r = write_maps(x, (pid_t)init);
         if (r < 0)
@@ -510,4 +524,16 @@ long sandbox_child_start_helper(const struct sandbox_exec *x)
             .stack_size = SANDBOX_STACK_SIZE,
         };
         return sys_clone3(&ca, helper_entry, (void *)x);
+}
+
+/* Async-signal-safe: for sandbox-nons-child.c's PID 1, start the command as
+ * run_init() does; returns 1 when it has exec'd, 0 when it failed (its record
+ * is on the error pipe), -errno when it could not be started. */
+int sandbox_child_start_command(const struct sandbox_exec *x, long *ret_pid)
+{
+        long cmd = start_vfork(command_entry, x->cmd_stack_top, SANDBOX_STACK_SIZE, x);
+        if (cmd < 0)
+                return (int)cmd;
+        *ret_pid = cmd;
+        return x->shared->failed ? 0 : 1;
 }

@@ -18,3 +18,8 @@ long sandbox_child_start_helper(const struct sandbox_exec *x);
 
 /* Report a failure on the error pipe. Async-signal-safe. */
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index);
+
+/* Start the command (sharing our memory until its exec) from a PID 1 of
+ * sandbox-nons-child.c: 1 exec'd, 0 failed and reported, -errno not started.
+ * Async-signal-safe. */
+int sandbox_child_start_command(const struct sandbox_exec *x, long *ret_pid);

@@ -5,6 +5,7 @@
 #include "sandbox/sandbox-exec.h"
 
 #include "base/base-cleanup.h"
+#include "sandbox/sandbox-nons.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,7 +159,7 @@ static int add_generated(struct sandbox_exec *x, const struct sandbox_plan *plan
 static int add_exec_paths(struct sandbox_exec *x, const struct sandbox_plan *plan,
                           struct cl_error *err)
 {
-        const char *cmd = plan->argv[0];
+        const char *cmd = plan->exec_path ? plan->exec_path : plan->argv[0];
         if (strchr(cmd, '/')) {
                 x->exec_paths = calloc(1, sizeof(char *));
                 if (!x->exec_paths || !(x->exec_paths[0] = strdup(cmd)))
@@ -259,6 +260,11 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         snprintf(x->gid_map, sizeof(x->gid_map), "%u %u 1\n", (unsigned)plan->gid,
                  (unsigned)host_gid);
         x->setgroups_deny = !host->privileged;
+        if (plan->flags & SANDBOX_NO_NAMESPACES) {
+                r = sandbox_nons_compile(x, plan, host_uid, host_gid, err);
+                if (r < 0)
+                        return r;
+        }
 
         x->keep_fds = calloc(plan->n_keep_fds + 1, sizeof(int));
         if (!x->keep_fds)

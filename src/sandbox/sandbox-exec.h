@@ -49,6 +49,7 @@ enum sandbox_step {
         SANDBOX_STEP_SECCOMP,       /* load the seccomp filter */
         SANDBOX_STEP_EXEC,          /* execute the command */
         SANDBOX_STEP_NOT_FOUND,     /* the command was not found */
+        SANDBOX_STEP_SUBREAPER,     /* become a child subreaper (no namespaces) */
         SANDBOX_STEP_MAX
 };
 
@@ -60,6 +61,8 @@ struct sandbox_child_error {
 
 /* Records on the report pipe (sandbox-run.c reads them). */
 enum {
+        SANDBOX_REPORT_INIT_PID = 1, /* value: PID 1's pid on the host, when it is not
+                                      * the parent's child (no namespaces) */
         SANDBOX_REPORT_STATUS = 2,   /* value: the command's wait status */
         SANDBOX_REPORT_NS = 3,       /* value: inode of sandbox_ns_names[index] */
         SANDBOX_REPORT_STARTED = 4,  /* the command has exec'd; value: its pid inside */
@@ -129,6 +132,9 @@ struct sandbox_exec {
         char uid_map[64];
         char gid_map[64];
         int setgroups_deny;
+        /* SANDBOX_NO_NAMESPACES: no namespace, no new root; a reaper and
+         * PID 1 are subreapers (sandbox-nons-child.c) */
+        int no_namespaces;
 };
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed

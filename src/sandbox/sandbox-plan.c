@@ -59,6 +59,7 @@ void sandbox_plan_free(struct sandbox_plan *plan)
         free(plan->ops);
         strv_free(plan->env);
         strv_free(plan->argv);
+        free(plan->exec_path);
         free(plan->hostname);
         free(plan->domainname);
         free(plan->chdir);
@@ -337,6 +338,13 @@ static int set_string(char **slot, const char *value, struct cl_error *err)
         free(*slot);
         *slot = s;
         return 0;
+}
+
+int sandbox_plan_set_exec_path(struct sandbox_plan *plan, const char *path, struct cl_error *err)
+{
+        if (!strchr(path, '/'))
+                return cl_errx(err, EINVAL, "program '%s' to execute is not a path", path);
+        return set_string(&plan->exec_path, path, err);
 }
 
 int sandbox_plan_set_hostname(struct sandbox_plan *plan, const char *name, struct cl_error *err)

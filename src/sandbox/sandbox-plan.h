@@ -46,6 +46,12 @@ struct sandbox_op {
 
 /* Plan-wide flags */
 #define SANDBOX_SHARE_NET (1u << 0) /* keep the host's network namespace */
+/* No namespaces and no new root, for hosts that cannot make them (cloister
+ * build's sandbox = false): the command sees the host; it still gets the
+ * plan's identity (as real root, host_uid/host_gid), rlimits, seccomp,
+ * cgroups, no_new_privs, the parent-death signal and a new session, and the
+ * plan may hold no mount operations. sandbox-nons.c */
+#define SANDBOX_NO_NAMESPACES (1u << 1)
 
 struct sandbox_plan {
         struct sandbox_op *ops;
@@ -54,6 +60,9 @@ struct sandbox_plan {
         size_t n_env;
         char **argv; /* NULL-terminated; argv[0] is the command */
         size_t n_argv;
+        /* the file executed when it is not argv[0] (Nix passes a builder its
+         * basename as argv[0]); a path with a '/', no PATH search; NULL: argv[0] */
+        char *exec_path;
         uid_t uid, host_uid; /* inside; on the host when really root */
         gid_t gid, host_gid;
         int host_ids_set; /* host_uid/host_gid given; else the host's 'nobody' */
@@ -124,6 +133,9 @@ int sandbox_plan_unsetenv(struct sandbox_plan *plan, const char *key, struct cl_
 /* NULL if unset */
 const char *sandbox_plan_getenv(const struct sandbox_plan *plan, const char *key);
 int sandbox_plan_set_argv(struct sandbox_plan *plan, char *const *argv, struct cl_error *err);
+/* Execute path (containing a '/') with the plan's argv, whose argv[0] may then
+ * be any string. */
+int sandbox_plan_set_exec_path(struct sandbox_plan *plan, const char *path, struct cl_error *err);
 int sandbox_plan_set_hostname(struct sandbox_plan *plan, const char *name, struct cl_error *err);
 int sandbox_plan_set_chdir(struct sandbox_plan *plan, const char *dir, struct cl_error *err);
 int sandbox_plan_keep_fd(struct sandbox_plan *plan, int fd, struct cl_error *err);

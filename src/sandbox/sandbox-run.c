@@ -32,6 +32,7 @@ struct sandbox {
         int report_fd; /* read end of PID 1's report pipe */
         pid_t init_pid;
         int init_pidfd;
+        int signal_pidfd; /* PID 1 when it is not init_pid (no namespaces), or -1 */
         uint64_t ns_ids[SANDBOX_N_NS]; /* 0: not reported */
         uint64_t t_start;
 
@@ -158,6 +159,8 @@ void sandbox_free(struct sandbox *sb)
                 munmap(sb->stacks, sb->stacks_len);
         if (sb->init_pidfd >= 0)
                 close(sb->init_pidfd);
+        if (sb->signal_pidfd >= 0)
+                close(sb->signal_pidfd);
         if (sb->err_fd >= 0)
                 close(sb->err_fd);
         if (sb->report_fd >= 0)
@@ -177,7 +180,7 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         _cleanup_sandbox_ struct sandbox *sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return cl_err(err, ENOMEM, "sandbox");
-        sb->err_fd = sb->report_fd = sb->init_pidfd = -1;
+        sb->err_fd = sb->report_fd = sb->init_pidfd = sb->signal_pidfd = -1;
         r = sandbox_exec_compile(plan, &host, &sb->x, err);
         if (r < 0)
                 return r;
@@ -280,7 +283,9 @@ static int drain_report(struct sandbox *sb)
                 }
                 if (n != sizeof(rep))
                         continue; /* records are written whole (< PIPE_BUF) */
-                if (rep.type == SANDBOX_REPORT_STATUS) {
+                if (rep.type == SANDBOX_REPORT_INIT_PID && sb->signal_pidfd < 0) {
+                        sb->signal_pidfd = pidfd_open((pid_t)rep.value);
+                } else if (rep.type == SANDBOX_REPORT_STATUS) {
                         sb->have_status = 1;
                         sb->cmd_status = (int)rep.value;
                 } else if (rep.type == SANDBOX_REPORT_STARTED) {
@@ -435,7 +440,8 @@ int sandbox_kill(struct sandbox *sb, int sig)
 {
         if (sb->init_reaped || sb->init_pidfd < 0)
                 return -ESRCH;
-        return pidfd_send_signal(sb->init_pidfd, sig) < 0 ? -errno : 0;
+        int fd = sb->signal_pidfd >= 0 ? sb->signal_pidfd : sb->init_pidfd;
+        return pidfd_send_signal(fd, sig) < 0 ? -errno : 0;
 }
 
 pid_t sandbox_init_pid(const struct sandbox *sb)
@@ -478,7 +484,9 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                 return CL_EXIT_NOEXEC;
         }
         case SANDBOX_STEP_NOT_FOUND:
-                if (strchr(x->argv[0], '/'))
+                if (x->plan->exec_path)
+                        cl_err(err, e, "execute '%s'", x->plan->exec_path);
+                else if (strchr(x->argv[0], '/'))
                         cl_err(err, e, "execute '%s'", x->argv[0]);
                 else
                         cl_errx(err, e, "command '%s' not found in PATH '%s'", x->argv[0],
@@ -558,7 +566,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
                     [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
                     [SANDBOX_STEP_CGROUP] = "join the cgroup",
-                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces and PID 1",
+                    [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
                     [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
                     [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                     [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",
@@ -572,6 +580,7 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_SETSID] = "start a new session",
                     [SANDBOX_STEP_PERSONALITY] = "set the personality",
                     [SANDBOX_STEP_SECCOMP] = "load the seccomp filter",
+                    [SANDBOX_STEP_SUBREAPER] = "become a child subreaper",
                 };
                 const char *w = rec->step > 0 && rec->step < SANDBOX_STEP_MAX && what[rec->step]
                                     ? what[rec->step]

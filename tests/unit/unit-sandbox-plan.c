@@ -354,3 +354,63 @@ TEST(failure_sentences)
                 CHECK(strstr(err.msg, "set up the sandbox") == NULL);
         }
 }
+
+/* A separate file to execute: argv[0] stays what the plan says (a builder's
+ * basename, as Nix passes it). */
+TEST(compile_exec_path)
+{
+        _cleanup_sandbox_plan_ struct sandbox_plan *p = NULL;
+        struct cl_error err;
+        CHECK_OK(sandbox_plan_new(&p, &err));
+        char *argv[] = {"busybox", "sh", NULL};
+        CHECK_OK(sandbox_plan_set_argv(p, argv, &err));
+        CHECK_INT(sandbox_plan_set_exec_path(p, "busybox", &err), ==, -EINVAL);
+        CHECK_OK(sandbox_plan_set_exec_path(p, "/nix/store/x-busybox/bin/busybox", &err));
+        struct sandbox_host h = fake_host(0);
+        _cleanup_(exec_freep) struct sandbox_exec *x = NULL;
+        CHECK_OK(sandbox_exec_compile(p, &h, &x, &err));
+        CHECK_INT(x->n_exec_paths, ==, 1);
+        CHECK_STR(x->exec_paths[0], "/nix/store/x-busybox/bin/busybox");
+        CHECK_STR(x->argv[0], "busybox");
+}
+
+/* SANDBOX_NO_NAMESPACES: nothing unshared, the host ids (the build user as
+ * real root, never root; the caller otherwise), and no mounts. */
+TEST(compile_no_namespaces)
+{
+        _cleanup_sandbox_plan_ struct sandbox_plan *p = NULL;
+        struct cl_error err;
+        CHECK_OK(sandbox_plan_new(&p, &err));
+        char *argv[] = {"/bin/true", NULL};
+        CHECK_OK(sandbox_plan_set_argv(p, argv, &err));
+        p->flags |= SANDBOX_NO_NAMESPACES;
+        p->host_ids_set = 1;
+        p->host_uid = 30001;
+        p->host_gid = 30000;
+        struct sandbox_host h = fake_host(1);
+        _cleanup_(exec_freep) struct sandbox_exec *x = NULL;
+        CHECK_OK(sandbox_exec_compile(p, &h, &x, &err));
+        CHECK(x->no_namespaces);
+        CHECK_INT(x->unshare_flags, ==, 0);
+        CHECK_INT(x->uid, ==, 30001);
+        CHECK_INT(x->gid, ==, 30000);
+        CHECK(x->privileged);
+        sandbox_exec_free(x);
+        x = NULL;
+
+        p->host_uid = 0;
+        CHECK_INT(sandbox_exec_compile(p, &h, &x, &err), ==, -EPERM);
+        p->host_uid = 30001;
+
+        h = fake_host(0);
+        CHECK_OK(sandbox_exec_compile(p, &h, &x, &err));
+        CHECK_INT(x->uid, ==, 1001);
+        CHECK_INT(x->gid, ==, 1001);
+        CHECK(!x->privileged);
+        sandbox_exec_free(x);
+        x = NULL;
+
+        CHECK_OK(sandbox_plan_add_tmpfs(p, "/tmp", 01777, &err));
+        CHECK_INT(sandbox_exec_compile(p, &h, &x, &err), ==, -EINVAL);
+        CHECK(strstr(err.msg, "cannot mount"));
+}
