@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,30 +63,52 @@ static int set_str(char **dst, const char *src, size_t len)
         return 0;
 }
 
-/* mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
-static int parse_mountinfo(void)
+/* The whole of a /proc file, NUL-terminated (one read instead of stdio's
+ * buffers: this runs once per `cloister run`, where every fresh page costs). */
+static int read_proc(const char *path, char **ret)
 {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return -errno;
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, f) > 0) {
+        return fd_read_file_at(AT_FDCWD, path, 1u << 20, 0, ret, NULL);
+}
+
+/* Next line of a buffer, cut in place; NULL at the end. */
+static char *next_line(char **p)
+{
+        char *line = *p;
+        if (!line || !*line)
+                return NULL;
+        char *nl = strchr(line, '\n');
+        if (nl) {
+                *nl = '\0';
+                *p = nl + 1;
+        } else {
+                *p = NULL;
+        }
+        return line;
+}
+
+/* mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+static int parse_mountinfo(const char *path)
+{
+        _cleanup_free_ char *data = NULL;
+        int r = read_proc(path, &data);
+        if (r < 0)
+                return r;
+        char *p = data, *line;
+        while ((line = next_line(&p))) {
                 char *fields[6] = {NULL};
-                char *save = NULL, *p = line;
-                for (int i = 0; i < 6; i++, p = NULL)
-                        fields[i] = strtok_r(p, " \n", &save);
+                char *save = NULL, *q = line;
+                for (int i = 0; i < 6; i++, q = NULL)
+                        fields[i] = strtok_r(q, " ", &save);
                 if (!fields[5])
                         continue;
                 char *dash = NULL;
-                while ((dash = strtok_r(NULL, " \n", &save)) && strcmp(dash, "-") != 0)
+                while ((dash = strtok_r(NULL, " ", &save)) && strcmp(dash, "-") != 0)
                         ;
-                char *fstype = dash ? strtok_r(NULL, " \n", &save) : NULL;
-                char *source = fstype ? strtok_r(NULL, " \n", &save) : NULL;
-                char *super = source ? strtok_r(NULL, " \n", &save) : NULL;
+                char *fstype = dash ? strtok_r(NULL, " ", &save) : NULL;
+                char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+                char *super = source ? strtok_r(NULL, " ", &save) : NULL;
                 if (!fstype)
                         continue;
-                int r = 0;
                 if (strcmp(fstype, "cgroup2") == 0) {
                         if (!disc.h[SANDBOX_CG_V2].mount) {
                                 r = set_str(&disc.h[SANDBOX_CG_V2].mount, fields[4],
@@ -111,44 +134,61 @@ static int parse_mountinfo(void)
 }
 
 /* /proc/self/cgroup: "ID:CONTROLLERS:PATH", "0::PATH" for v2 */
-static int parse_self_cgroup(void)
+static int parse_self_cgroup(const char *path)
 {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-        if (!f)
-                return -errno;
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, f)) > 0) {
-                if (line[n - 1] == '\n')
-                        line[--n] = '\0';
+        _cleanup_free_ char *data = NULL;
+        int r = read_proc(path, &data);
+        if (r < 0)
+                return r;
+        char *p = data, *line;
+        while ((line = next_line(&p))) {
                 char *c1 = strchr(line, ':');
                 char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 if (!c2)
                         continue;
                 *c1 = '\0';
                 *c2 = '\0';
-                const char *ctrls = c1 + 1, *path = c2 + 1;
-                int r = 0;
+                const char *ctrls = c1 + 1, *cgpath = c2 + 1;
                 if (strcmp(line, "0") == 0 && *ctrls == '\0')
-                        r = set_str(&disc.h[SANDBOX_CG_V2].cgpath, path, strlen(path));
+                        r = set_str(&disc.h[SANDBOX_CG_V2].cgpath, cgpath, strlen(cgpath));
                 else
                         for (int k = SANDBOX_CG_V1_MEMORY; k < SANDBOX_CG_NKINDS && r == 0; k++)
                                 if (has_word(ctrls, v1_controller[k]))
-                                        r = set_str(&disc.h[k].cgpath, path, strlen(path));
+                                        r = set_str(&disc.h[k].cgpath, cgpath, strlen(cgpath));
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* Where discovery reads from: /proc/self, or the files a test names. */
+static const char *mountinfo_path = "/proc/self/mountinfo";
+static const char *self_cgroup_path = "/proc/self/cgroup";
+
+static void forget_discovery(void)
+{
+        for (int k = 0; k < SANDBOX_CG_NKINDS; k++) {
+                free(disc.h[k].mount);
+                free(disc.h[k].root);
+                free(disc.h[k].cgpath);
+        }
+        memset(&disc, 0, sizeof(disc));
+}
+
+void sandbox_cgroup_discover_from(const char *mountinfo, const char *self_cgroup)
+{
+        forget_discovery();
+        mountinfo_path = mountinfo ? mountinfo : "/proc/self/mountinfo";
+        self_cgroup_path = self_cgroup ? self_cgroup : "/proc/self/cgroup";
+}
+
 static int discover(void)
 {
         if (disc.done)
                 return -disc.error;
-        int r = parse_mountinfo();
+        int r = parse_mountinfo(mountinfo_path);
         if (r >= 0)
-                r = parse_self_cgroup();
+                r = parse_self_cgroup(self_cgroup_path);
         disc.done = 1;
         disc.error = r < 0 ? -r : 0;
         return r < 0 ? r : 0;
@@ -293,23 +333,48 @@ static unsigned leaf_seq;
  * empty cgroup, so a leaf still in use (a reused PID) stays. Best effort;
  * a cloister in another PID namespace sharing this tree could lose a leaf it
  * made but has not entered yet (it then fails with a clear message). */
+/* The PID in a leaf name "cloister-PID-N", or -1 for any other name. */
+static long leaf_pid(const char *name)
+{
+        static const char prefix[] = "cloister-";
+        if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+                return -1;
+        const char *p = name + sizeof(prefix) - 1;
+        long pid = 0;
+        int digits = 0;
+        for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+                pid = pid * 10 + (*p - '0');
+        if (digits == 0 || *p++ != '-' || !(*p >= '0' && *p <= '9'))
+                return -1;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        return *p == '\0' ? pid : -1;
+}
+
 static void collect_stale(const char *parent)
 {
-        DIR *d = opendir(parent);
-        if (!d)
+        _cleanup_close_ int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
                 return;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-                int pid, seq, len = 0;
-                if (e->d_type != DT_DIR ||
-                    sscanf(e->d_name, "cloister-%d-%d%n", &pid, &seq, &len) != 2 ||
-                    e->d_name[len] != '\0' || pid <= 0 || pid == getpid())
-                        continue;
-                if (kill(pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                (void)unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+        /* getdents64 into the stack rather than opendir's 32 KiB buffer: on a
+         * fresh process every new heap page is a fault, and this runs once
+         * per `cloister run` */
+        _Alignas(8) char buf[2048];
+        for (;;) {
+                long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+                if (n <= 0)
+                        return;
+                for (long off = 0; off < n;) {
+                        const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+                        off += e->d_reclen;
+                        long pid = leaf_pid(e->d_name);
+                        if (e->d_type != DT_DIR || pid <= 0 || pid == getpid())
+                                continue;
+                        if (kill(pid, 0) == 0 || errno != ESRCH)
+                                continue;
+                        (void)unlinkat(dfd, e->d_name, AT_REMOVEDIR);
+                }
         }
-        closedir(d);
 }
 
 /* mkdir a fresh leaf below parent; fills d. */

@@ -62,6 +62,12 @@ int sandbox_cgroup_create(const struct sandbox_limits *l, const char *parent,
                           struct sandbox_cgroup *ret, struct cl_error *why,
                           struct cl_error *err);
 
+/* For tests: find the hierarchies from these files (laid out like
+ * /proc/self/mountinfo and /proc/self/cgroup) instead of /proc/self, and
+ * forget what was found before; NULL, NULL goes back to /proc/self. The
+ * strings are kept, not copied. */
+void sandbox_cgroup_discover_from(const char *mountinfo, const char *self_cgroup);
+
 /* Move pid (the sandbox's first process, before it forks) into every leaf. */
 int sandbox_cgroup_attach(struct sandbox_cgroup *cg, pid_t pid, struct cl_error *err);
 

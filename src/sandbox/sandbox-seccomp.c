@@ -1,6 +1,8 @@
 /* The seccomp allowlist: which system calls a sandboxed build may make, on
- * which conditions, and what the others return. Compiled here with libseccomp
- * into a BPF program owned by the plan; the child only loads it.
+ * which conditions, and what the others return, for every ABI of the host
+ * architecture. Compiled here with libseccomp, one ABI at a time, into BPF
+ * programs linked into one (at build time, see sandbox-seccomp.h); the child
+ * only loads it.
  * Unlike Nix's short blocklist, anything not named below fails with ENOSYS,
  * so system calls added to later kernels are closed until someone opens them. */
 #include "sandbox/sandbox-seccomp.h"
@@ -10,12 +12,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <seccomp.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Allowed unconditionally. Names a libseccomp version or an ABI does not know
@@ -125,8 +136,9 @@ static const char *const allowed[] = {
  * S_ISUID or S_ISGID: no setuid or setgid file may come out of a build (the
  * reason Nix has a filter at all). open and openat only use the mode with
  * O_CREAT/O_TMPFILE, and the C libraries pass 0 otherwise, so the check
- * ignores the flags. fchmodat2 is only known by name to libseccomp >= 2.5.5;
- * with older ones it stays ENOSYS, and libcs fall back to fchmodat. */
+ * ignores the flags. Every mode is an int-sized argument: the rules mask
+ * with values below 2^32, so they read only the low half of the register,
+ * as the kernel does (and as a 32-bit ABI passes it). */
 static const struct {
         const char *name;
         unsigned mode_arg;
@@ -143,7 +155,7 @@ static const struct {
  * reason: no setting of security.capability or ACLs that would grant
  * rights outside). ENOTSUP is what a filesystem without xattrs answers,
  * which cp, tar and rsync treat as "nothing to copy". The *xattrat family
- * (Linux 6.13) is covered where libseccomp knows it, otherwise ENOSYS. */
+ * (Linux 6.13) is added by number where libseccomp does not know it. */
 static const char *const xattr_calls[] = {
         "setxattr",    "lsetxattr",    "fsetxattr",    "getxattr",    "lgetxattr",
         "fgetxattr",   "listxattr",    "llistxattr",   "flistxattr",  "removexattr",
@@ -158,39 +170,88 @@ static const char *const xattr_calls[] = {
 #define TIOCLINUX 0x541C
 #endif
 
+#define X32_BIT 0x40000000u
+
+const struct sandbox_seccomp_abi sandbox_seccomp_abis[SANDBOX_SECCOMP_N_ABIS] = {
+#if defined(__x86_64__)
+        {"x86-64", SCMP_ARCH_X86_64, AUDIT_ARCH_X86_64, -1},
+        {"x32", SCMP_ARCH_X32, AUDIT_ARCH_X86_64, 1},
+        {"i386", SCMP_ARCH_X86, AUDIT_ARCH_I386, 0},
+#elif defined(__aarch64__)
+        {"aarch64", SCMP_ARCH_AARCH64, AUDIT_ARCH_AARCH64, 0},
+        {"arm", SCMP_ARCH_ARM, AUDIT_ARCH_ARM, 0},
+#endif
+};
+
+/* Calls that libseccomp 2.5.4 may not know by name, with their numbers from
+ * the kernel's tables (arch/x86/entry/syscalls/syscall_64.tbl, whose
+ * "common" entries x32 shares with __X32_SYSCALL_BIT set, and syscall_32.tbl;
+ * include/uapi/asm-generic/unistd.h and arch/arm/tools/syscall.tbl), one
+ * column per entry of sandbox_seccomp_abis. Used only when libseccomp cannot
+ * resolve the name for that ABI. */
+static const struct {
+        const char *name;
+        int nr[SANDBOX_SECCOMP_N_ABIS];
+} by_number[] = {
+#if defined(__x86_64__)
+        {"fchmodat2", {452, X32_BIT | 452, 452}},
+        {"setxattrat", {463, X32_BIT | 463, 463}},
+        {"getxattrat", {464, X32_BIT | 464, 464}},
+        {"listxattrat", {465, X32_BIT | 465, 465}},
+        {"removexattrat", {466, X32_BIT | 466, 466}},
+#elif defined(__aarch64__)
+        {"fchmodat2", {452, 452}},
+        {"setxattrat", {463, 463}},
+        {"getxattrat", {464, 464}},
+        {"listxattrat", {465, 465}},
+        {"removexattrat", {466, 466}},
+#endif
+};
+
 static void seccomp_releasep(scmp_filter_ctx *ctx)
 {
         if (*ctx)
                 seccomp_release(*ctx);
 }
 
-/* A name this libseccomp does not know for any ABI is not an error: the call
- * simply stays at the default action. */
-static int resolve(const char *name)
+static void fprog_freep(struct sock_fprog *p)
 {
-        return seccomp_syscall_resolve_name(name);
+        free(p->filter);
+        p->filter = NULL;
 }
 
-static int add_arches(scmp_filter_ctx ctx, struct cl_error *err)
+/* i386 reaches the socket and SysV IPC calls both through a multiplexer
+ * (socketcall, ipc: allowed as a whole) and, since Linux 4.3, directly.
+ * libseccomp names them by "pseudo" numbers from -100 to -9999 that its
+ * multi-architecture compiler rewrites; its table still maps the direct
+ * numbers back to the names, so look the number up that way. */
+static int direct_nr(uint32_t arch, const char *name)
 {
-        static const uint32_t compat[] = {
-#if defined(__x86_64__)
-                SCMP_ARCH_X32, SCMP_ARCH_X86,
-#elif defined(__aarch64__)
-                SCMP_ARCH_ARM,
-#elif defined(__powerpc64__)
-                SCMP_ARCH_PPC,
-#elif defined(__s390x__)
-                SCMP_ARCH_S390,
-#endif
-                0,
-        };
-        for (size_t i = 0; compat[i]; i++) {
-                int r = seccomp_arch_add(ctx, compat[i]);
-                if (r < 0 && r != -EEXIST)
-                        return cl_err(err, -r, "seccomp: add compat architecture 0x%x", compat[i]);
+        for (int nr = 0; nr < 1024; nr++) {
+                char *n = seccomp_syscall_resolve_num_arch(arch, nr);
+                int same = n && strcmp(n, name) == 0;
+                free(n);
+                if (same)
+                        return nr;
         }
-        return 0;
+        return -1;
+}
+
+/* The number of name on ABI a, or -1 when the ABI has no such call. Other
+ * negative answers from libseccomp are "pseudo" numbers for calls the ABI
+ * lacks (socketcall on x86-64, ...): nothing to add. */
+static int abi_nr(unsigned a, const char *name)
+{
+        uint32_t arch = sandbox_seccomp_abis[a].scmp_arch;
+        int nr = seccomp_syscall_resolve_name_arch(arch, name);
+        if (nr >= 0)
+                return nr;
+        if (nr <= -100 && nr > -10000)
+                return direct_nr(arch, name);
+        for (size_t i = 0; i < ELEMENTSOF(by_number); i++)
+                if (strcmp(by_number[i].name, name) == 0)
+                        return by_number[i].nr[a];
+        return -1;
 }
 
 /* ioctl: TIOCSTI pushes input into the terminal the sandbox was started from
@@ -225,8 +286,8 @@ static int add_ioctl_complement(scmp_filter_ctx ctx, int nr, uint32_t prefix, in
                 if (!denied_below) {
                         /* nothing denied under this prefix: allow all of it */
                         uint32_t mask = above | (1u << bit);
-                        int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                                 SCMP_A1(SCMP_CMP_MASKED_EQ, mask, next));
+                        int r = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                                       SCMP_A1(SCMP_CMP_MASKED_EQ, mask, next));
                         if (r < 0)
                                 return cl_err(err, -r, "seccomp: ioctl rule 0x%x/0x%x", next,
                                               mask);
@@ -239,19 +300,26 @@ static int add_ioctl_complement(scmp_filter_ctx ctx, int nr, uint32_t prefix, in
         return 0;
 }
 
-static int add_ioctl_rules(scmp_filter_ctx ctx, struct cl_error *err)
+static int add_ioctl_rules(scmp_filter_ctx ctx, int nr, struct cl_error *err)
 {
-        int nr = resolve("ioctl");
         for (size_t i = 0; i < ELEMENTSOF(tty_denied); i++) {
-                int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_denied[i]));
+                int r = seccomp_rule_add_exact(
+                        ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_denied[i]));
                 if (r < 0)
                         return cl_err(err, -r, "seccomp: deny ioctl 0x%x", tty_denied[i]);
         }
         return add_ioctl_complement(ctx, nr, 0, 31, err);
 }
 
-static int build_ctx(scmp_filter_ctx *ret, struct cl_error *err)
+/* The rules of ABI a, in a context of libseccomp's native architecture given
+ * that ABI's own numbers. libseccomp 2.5.4 translates every number added to a
+ * non-native architecture through its native table of names, so a call it
+ * cannot name (the *xattrat family) could not be added there at all; numbers
+ * given to the native architecture are taken as they are. The native
+ * program's architecture check is then adjusted to the ABI (make_section).
+ * With full == 0 the ABI gets no rules: every call fails with ENOSYS. */
+static int abi_ctx(unsigned a, int full, scmp_filter_ctx *ret, struct cl_error *err)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
         if (!ctx)
@@ -269,50 +337,57 @@ static int build_ctx(scmp_filter_ctx *ret, struct cl_error *err)
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r < 0)
                 return cl_err(err, -r, "seccomp: clear no_new_privs attribute");
-        r = add_arches(ctx, err);
-        if (r < 0)
-                return r;
+        if (!full) {
+                *ret = TAKE_PTR(ctx);
+                return 0;
+        }
+        const char *abi = sandbox_seccomp_abis[a].name;
 
         for (size_t i = 0; i < ELEMENTSOF(allowed); i++) {
-                int nr = resolve(allowed[i]);
-                if (nr == __NR_SCMP_ERROR)
+                int nr = abi_nr(a, allowed[i]);
+                if (nr < 0)
                         continue;
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                r = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nr, 0);
                 if (r < 0 && r != -EEXIST)
-                        return cl_err(err, -r, "seccomp: allow '%s'", allowed[i]);
+                        return cl_err(err, -r, "seccomp: allow '%s' (%s)", allowed[i], abi);
         }
 
         for (size_t i = 0; i < ELEMENTSOF(mode_checked); i++) {
-                int nr = resolve(mode_checked[i].name);
-                if (nr == __NR_SCMP_ERROR)
+                int nr = abi_nr(a, mode_checked[i].name);
+                if (nr < 0)
                         continue;
-                unsigned a = mode_checked[i].mode_arg;
+                unsigned m = mode_checked[i].mode_arg;
                 const scmp_datum_t bad = S_ISUID | S_ISGID;
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                     SCMP_CMP(a, SCMP_CMP_MASKED_EQ, bad, 0));
+                r = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                           SCMP_CMP(m, SCMP_CMP_MASKED_EQ, bad, 0));
                 if (r >= 0)
-                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                             SCMP_CMP(a, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID));
+                        r = seccomp_rule_add_exact(
+                                ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                                SCMP_CMP(m, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID));
                 if (r >= 0)
-                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                             SCMP_CMP(a, SCMP_CMP_MASKED_EQ, S_ISGID, S_ISGID));
+                        r = seccomp_rule_add_exact(
+                                ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                                SCMP_CMP(m, SCMP_CMP_MASKED_EQ, S_ISGID, S_ISGID));
                 if (r < 0)
-                        return cl_err(err, -r, "seccomp: mode rule for '%s'",
-                                      mode_checked[i].name);
+                        return cl_err(err, -r, "seccomp: mode rule for '%s' (%s)",
+                                      mode_checked[i].name, abi);
         }
 
         for (size_t i = 0; i < ELEMENTSOF(xattr_calls); i++) {
-                int nr = resolve(xattr_calls[i]);
-                if (nr == __NR_SCMP_ERROR)
+                int nr = abi_nr(a, xattr_calls[i]);
+                if (nr < 0)
                         continue;
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTSUP), nr, 0);
+                r = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(ENOTSUP), nr, 0);
                 if (r < 0 && r != -EEXIST)
-                        return cl_err(err, -r, "seccomp: deny '%s'", xattr_calls[i]);
+                        return cl_err(err, -r, "seccomp: deny '%s' (%s)", xattr_calls[i], abi);
         }
 
-        r = add_ioctl_rules(ctx, err);
-        if (r < 0)
-                return r;
+        int nr = abi_nr(a, "ioctl");
+        if (nr >= 0) {
+                r = add_ioctl_rules(ctx, nr, err);
+                if (r < 0)
+                        return r;
+        }
 
         *ret = TAKE_PTR(ctx);
         return 0;
@@ -338,22 +413,110 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *ret, struct cl_er
         size_t n = len / sizeof(struct sock_filter);
         if (len == 0 || len % sizeof(struct sock_filter) != 0 || n > BPF_MAXINSNS)
                 return cl_errx(err, EINVAL, "seccomp: exported filter has a bad size (%zu)", len);
-        struct sock_filter *insns = malloc(len);
-        if (!insns)
-                return cl_errx(err, ENOMEM, "seccomp: out of memory");
-        memcpy(insns, data, len);
         ret->len = (unsigned short)n;
-        ret->filter = insns;
+        ret->filter = (struct sock_filter *)TAKE_PTR(data);
         return 0;
 }
 
-int sandbox_seccomp_compile(struct sandbox_seccomp *ret, struct cl_error *err)
+static int export_abi(unsigned a, int full, struct sock_fprog *ret, struct cl_error *err)
 {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        int r = build_ctx(&ctx, err);
+        int r = abi_ctx(a, full, &ctx, err);
         if (r < 0)
                 return r;
-        return export_prog(ctx, &ret->prog, err);
+        return export_prog(ctx, ret, err);
+}
+
+/* libseccomp's program for one architecture starts: load the architecture,
+ * compare it with the native one (else the bad-architecture action), load
+ * the number, and on x86-64 send numbers from __X32_SYSCALL_BIT on (other
+ * than -1) to the bad-architecture action too. The rules follow, and every
+ * way out that is not a rule's action or the default is a "return
+ * SECCOMP_RET_KILL_PROCESS" (our rules never kill). An ABI's program,
+ * compiled as native with that ABI's numbers, becomes a section of the linked
+ * filter by three edits that keep every offset:
+ *   the architecture compared is the ABI's;
+ *   the bad-architecture returns jump to the next section instead;
+ *   for x32, the range test is turned round (only numbers with the x32 bit).
+ * Anything else in those places means libseccomp lays programs out
+ * differently than this code knows: the build fails rather than produce a
+ * wrong filter. (i386 numbers from the x32 bit on, which the kernel does not
+ * have, thus end at the final "kill" instead of ENOSYS.) */
+static int make_section(const struct sock_fprog *p, unsigned a, struct sock_filter *out,
+                        struct cl_error *err)
+{
+        const struct sandbox_seccomp_abi *abi = &sandbox_seccomp_abis[a];
+        const struct sock_filter *f = p->filter;
+        const uint16_t ld = BPF_LD | BPF_W | BPF_ABS;
+        if (p->len < 4 || f[0].code != ld || f[0].k != offsetof(struct seccomp_data, arch) ||
+            f[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || f[1].k != sandbox_seccomp_abis[0].audit_arch ||
+            f[2].code != ld || f[2].k != offsetof(struct seccomp_data, nr))
+                return cl_errx(err, EPROTO, "seccomp: unexpected architecture check (%s)",
+                               abi->name);
+        int x86 = sandbox_seccomp_abis[0].x32_range != 0;
+        if (x86 && (f[3].code != (BPF_JMP | BPF_JGE | BPF_K) || f[3].k != X32_BIT))
+                return cl_errx(err, EPROTO, "seccomp: unexpected x32 range check (%s)",
+                               abi->name);
+        memcpy(out, f, p->len * sizeof(*out));
+        out[1].k = abi->audit_arch;
+        if (abi->x32_range > 0) {
+                uint8_t t = out[3].jt;
+                out[3].jt = out[3].jf;
+                out[3].jf = t;
+        }
+        unsigned kills = 0;
+        for (unsigned i = 0; i < p->len; i++)
+                if (out[i].code == (BPF_RET | BPF_K) && out[i].k == SECCOMP_RET_KILL_PROCESS) {
+                        out[i] = (struct sock_filter){BPF_JMP | BPF_JA, 0, 0, p->len - i - 1};
+                        kills++;
+                }
+        if (kills == 0 || out[p->len - 1].code != (BPF_JMP | BPF_JA))
+                return cl_errx(err, EPROTO, "seccomp: no bad-architecture action (%s)",
+                               abi->name);
+        return 0;
+}
+
+/* One program out of the ABIs' sections, the native ABI first (its calls
+ * take the fewest steps); after the last, a foreign architecture kills the
+ * process. */
+static int link_abis(const struct sock_fprog *sec, struct sock_fprog *ret, struct cl_error *err)
+{
+        unsigned total = 1;
+        for (unsigned a = 0; a < SANDBOX_SECCOMP_N_ABIS; a++)
+                total += sec[a].len;
+        if (total > BPF_MAXINSNS)
+                return cl_errx(err, E2BIG, "seccomp: filter too long (%u instructions)", total);
+        struct sock_filter *out = calloc(total, sizeof(*out));
+        if (!out)
+                return cl_errx(err, ENOMEM, "seccomp: out of memory");
+        unsigned pos = 0;
+        for (unsigned a = 0; a < SANDBOX_SECCOMP_N_ABIS; a++) {
+                int r = make_section(&sec[a], a, &out[pos], err);
+                if (r < 0) {
+                        free(out);
+                        return r;
+                }
+                pos += sec[a].len;
+        }
+        out[pos++] = (struct sock_filter){BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS};
+        ret->filter = out;
+        ret->len = (unsigned short)pos;
+        return 0;
+}
+
+int sandbox_seccomp_compile(unsigned abis, struct sandbox_seccomp *ret, struct cl_error *err)
+{
+        if (!(abis & 1u) || abis >= (1u << SANDBOX_SECCOMP_N_ABIS))
+                return cl_errx(err, EINVAL, "seccomp: invalid ABI set 0x%x", abis);
+        struct sock_fprog sec[SANDBOX_SECCOMP_N_ABIS] = {{0, NULL}};
+        int r = 0;
+        for (unsigned a = 0; a < SANDBOX_SECCOMP_N_ABIS && r >= 0; a++)
+                r = export_abi(a, !!(abis & (1u << a)), &sec[a], err);
+        if (r >= 0)
+                r = link_abis(sec, &ret->prog, err);
+        for (unsigned a = 0; a < SANDBOX_SECCOMP_N_ABIS; a++)
+                fprog_freep(&sec[a]);
+        return r;
 }
 
 void sandbox_seccomp_free(struct sandbox_seccomp *s)
@@ -365,12 +528,98 @@ void sandbox_seccomp_free(struct sandbox_seccomp *s)
 
 int sandbox_seccomp_export_pfc(int fd, struct cl_error *err)
 {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        int r = build_ctx(&ctx, err);
-        if (r < 0)
-                return r;
-        r = seccomp_export_pfc(ctx, fd);
-        if (r < 0)
-                return cl_err(err, -r, "seccomp: export readable filter");
+        for (unsigned a = 0; a < SANDBOX_SECCOMP_N_ABIS; a++) {
+                _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+                int r = abi_ctx(a, 1, &ctx, err);
+                if (r < 0)
+                        return r;
+                if (dprintf(fd,
+                            "# ABI %s: its own numbers, compiled as if native (the names and the "
+                            "architecture check below are the native ones)\n",
+                            sandbox_seccomp_abis[a].name) < 0)
+                        return cl_err(err, errno, "seccomp: write readable filter");
+                r = seccomp_export_pfc(ctx, fd);
+                if (r < 0)
+                        return cl_err(err, -r, "seccomp: export readable filter");
+        }
         return 0;
+}
+
+#if defined(__x86_64__)
+/* i386 code runs where int 0x80 from a 64-bit process reaches the i386
+ * table: a kernel without IA32 emulation, or with it turned off at boot
+ * (ia32_emulation=off; TDX, SEV and PVM guests), has no gate for the vector
+ * and the instruction faults. The probe makes an i386 getpid with a SIGSEGV
+ * handler in place for that moment (a CLONE_VM child instead costs 2-9 ms
+ * of scheduling in a fresh process on the development VM, this 10-90 us).
+ * Another thread's fault in that window gets its own action back and faults
+ * again. A filter above us that denies the call makes it return an error:
+ * "cannot run" too, which only closes that ABI. */
+static pid_t probe_tid;
+static sigjmp_buf probe_jmp;
+static struct sigaction probe_saved;
+
+static void probe_segv(int sig)
+{
+        (void)sig;
+        if ((pid_t)syscall(SYS_gettid) == probe_tid)
+                siglongjmp(probe_jmp, 1);
+        sigaction(SIGSEGV, &probe_saved, NULL);
+}
+
+static int host_runs_ia32(void)
+{
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = probe_segv;
+        sigemptyset(&sa.sa_mask);
+        probe_tid = (pid_t)syscall(SYS_gettid);
+        if (sigaction(SIGSEGV, &sa, &probe_saved) < 0)
+                return 1; /* cannot tell: keep the ABI's rules */
+        volatile int runs = 0;
+        if (sigsetjmp(probe_jmp, 1) == 0) {
+                long nr = 20; /* i386 getpid */
+                __asm__ volatile("int $0x80"
+                                 : "+a"(nr)
+                                 :
+                                 : "memory", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+                                   "r15");
+                runs = nr == getpid();
+        }
+        sigaction(SIGSEGV, &probe_saved, NULL);
+        return runs;
+}
+
+/* An x32 getpid answers with our pid only where the kernel runs x32 code
+ * (CONFIG_X86_X32_ABI, and not turned off by syscall.x32=n). */
+static int host_runs_x32(void)
+{
+        return syscall(X32_BIT | SYS_getpid) == getpid();
+}
+#endif
+
+static unsigned host_abis;
+
+static void probe_host_abis(void)
+{
+#if defined(__x86_64__)
+        /* Already under a filter (a service manager's, a container's, an
+         * outer sandbox's), a foreign ABI's call might be answered by killing
+         * us: keep every ABI's rules rather than ask. */
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+                host_abis = (1u << SANDBOX_SECCOMP_N_ABIS) - 1;
+                return;
+        }
+        host_abis = 1u | (host_runs_x32() ? 2u : 0u) | (host_runs_ia32() ? 4u : 0u);
+#else
+        /* arm code on an aarch64 host: not probed, always filtered */
+        host_abis = (1u << SANDBOX_SECCOMP_N_ABIS) - 1;
+#endif
+}
+
+unsigned sandbox_seccomp_host_abis(void)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, probe_host_abis);
+        return host_abis;
 }

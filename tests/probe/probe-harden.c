@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,68 @@ static int plain_file(const char *name)
                             0644);
 }
 
+#if defined(__x86_64__)
+/* The i386 system-call gate from a 64-bit process: int 0x80 with i386
+ * numbers and 32-bit arguments (the path must sit below 4 GiB: static,
+ * non-PIE). The kernel runs it as an i386 call (seccomp_data.arch is i386)
+ * where IA32 emulation is on; where it is off there is no gate and the
+ * process gets SIGSEGV. Made in a child, reported as the errno, 0, or 1000
+ * plus the signal that ended the child. */
+static char int80_path[4096];
+
+static long int80(long nr, long a, long b, long c)
+{
+        __asm__ volatile("int $0x80"
+                         : "+a"(nr)
+                         : "b"(a), "c"(b), "d"(c)
+                         : "memory", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
+        return nr;
+}
+
+static void int80_report(const char *cls, long nr, long a, long b, long c)
+{
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+                long r = int80(nr, a, b, c);
+                _exit(r < 0 && r > -4096 ? (int)-r : 0);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+                printf("%s -1\n", cls);
+                return;
+        }
+        if (WIFSIGNALED(status))
+                printf("%s %d\n", cls, 1000 + WTERMSIG(status));
+        else
+                printf("%s %d\n", cls, WEXITSTATUS(status));
+}
+
+static void int80_classes(void)
+{
+        snprintf(int80_path, sizeof(int80_path), "%s", in_dir("i80"));
+        int fd = (int)syscall(SYS_openat, AT_FDCWD, int80_path, O_CREAT | O_RDWR | O_CLOEXEC,
+                              0644);
+        if (fd < 0 || (uintptr_t)int80_path > 0xffffffffu) {
+                printf("int80_setup %d\n", fd < 0 ? errno : E2BIG);
+                return;
+        }
+        close(fd);
+        long path = (long)(uintptr_t)int80_path;
+        int80_report("int80_getpid", 20, 0, 0, 0);
+        int80_report("int80_chmod_suid", 15, path, 04755, 0);
+        int80_report("int80_setxattr", 226, path, (long)(uintptr_t)"user.x", 0);
+        int80_report("int80_userfaultfd", 374, 0, 0, 0);
+        struct stat st;
+        if (stat(int80_path, &st) == 0)
+                printf("int80_suid_bit %d\n", (st.st_mode & S_ISUID) ? 1 : 0);
+}
+#else
+static void int80_classes(void)
+{
+}
+#endif
+
 static void seccomp_classes(void)
 {
         int fd = plain_file("f");
@@ -65,7 +128,11 @@ static void seccomp_classes(void)
         report("fchmod_sgid", syscall(SYS_fchmod, fd, 02755));
         report("fchmodat_suid", syscall(SYS_fchmodat, AT_FDCWD, f, 04755));
         report("fchmodat_plain", syscall(SYS_fchmodat, AT_FDCWD, f, 0700));
+        /* fchmodat2 (Linux 6.6) and the *xattrat calls (6.13) by number: the
+         * C library may not know them */
         report("fchmodat2_suid", syscall(452, AT_FDCWD, f, 04755, 0));
+        report("fchmodat2_sgid", syscall(452, AT_FDCWD, f, 02755, 0));
+        report("fchmodat2_plain", syscall(452, AT_FDCWD, f, 0750, 0));
 #ifdef SYS_open
         report("open_sgid", syscall(SYS_open, in_dir("o"), O_CREAT | O_WRONLY, 02755));
 #endif
@@ -99,6 +166,7 @@ static void seccomp_classes(void)
         report("lremovexattr", syscall(SYS_lremovexattr, f, "user.x"));
         report("fremovexattr", syscall(SYS_fremovexattr, fd, "user.x"));
         report("setxattrat", syscall(463, AT_FDCWD, f, 0, "user.x", (void *)0, 0));
+        report("getxattrat", syscall(464, AT_FDCWD, f, 0, "user.x", (void *)0, 0));
         report("listxattrat", syscall(465, AT_FDCWD, f, 0, buf, sizeof(buf)));
         report("removexattrat", syscall(466, AT_FDCWD, f, 0, "user.x"));
         char c = 'x';
@@ -133,6 +201,7 @@ static void seccomp_classes(void)
         report("unknown_1000", syscall(1000, 0, 0, 0));
         report("getpid", syscall(SYS_getpid));
         close(fd);
+        int80_classes();
 }
 
 static void *thread_main(void *arg)

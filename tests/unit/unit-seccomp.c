@@ -15,7 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Classic BPF as the kernel's seccomp runs it (the subset libseccomp emits,
@@ -110,9 +113,12 @@ static uint32_t bpf_run(const struct sock_fprog *p, const struct seccomp_data *d
         FAIL("program ran off its end");
 }
 
+#define ALL_ABIS ((1u << SANDBOX_SECCOMP_N_ABIS) - 1)
+
+/* the program with every ABI's rules, whatever this host runs */
 static const struct sandbox_seccomp *filters(void)
 {
-        return sandbox_seccomp_builtin();
+        return sandbox_seccomp_builtin_for(ALL_ABIS);
 }
 
 static uint32_t run_all(const struct seccomp_data *d)
@@ -181,16 +187,21 @@ static int same_prog(const struct sock_fprog *a, const struct sock_fprog *b)
 
 TEST(builtin_matches_a_fresh_compile)
 {
-        /* the build-time program must be what these sources compile to now */
-        struct sandbox_seccomp fresh;
-        struct cl_error err;
-        if (sandbox_seccomp_compile(&fresh, &err) < 0)
-                FAIL("compile: %s", err.msg);
-        const struct sandbox_seccomp *b = sandbox_seccomp_builtin();
-        CHECK(b->prog.len > 10);
-        int same = same_prog(&fresh.prog, &b->prog);
-        sandbox_seccomp_free(&fresh);
-        CHECK(same);
+        /* the build-time programs must be what these sources compile to now */
+        for (unsigned set = 1; set <= ALL_ABIS; set += 2) {
+                struct sandbox_seccomp fresh;
+                struct cl_error err;
+                if (sandbox_seccomp_compile(set, &fresh, &err) < 0)
+                        FAIL("compile 0x%x: %s", set, err.msg);
+                const struct sandbox_seccomp *b = sandbox_seccomp_builtin_for(set);
+                CHECK(b->prog.len > 10);
+                int same = same_prog(&fresh.prog, &b->prog);
+                tap_diag("ABIs 0x%x: %u instructions", set, (unsigned)b->prog.len);
+                sandbox_seccomp_free(&fresh);
+                CHECK(same);
+        }
+        struct sandbox_seccomp bad;
+        CHECK_INT(sandbox_seccomp_compile(2, &bad, NULL), ==, -EINVAL);
 }
 
 TEST(every_abi_is_covered)
@@ -324,6 +335,13 @@ TEST(known_numbers_cross_check)
         CHECK_INT(run_all(&d), ==, ERRNO(EPERM));
         d.nr = 374; /* i386 userfaultfd */
         CHECK_INT(run_all(&d), ==, ERRNO(ENOSYS));
+        /* i386 reaches sockets and SysV IPC directly too (Linux 4.3) */
+        d.nr = 359; /* socket */
+        CHECK_INT(run_all(&d), ==, ALLOW);
+        d.nr = 102; /* socketcall */
+        CHECK_INT(run_all(&d), ==, ALLOW);
+        d.nr = 393; /* semget */
+        CHECK_INT(run_all(&d), ==, ALLOW);
 #else
         tap_diag("x86 numbers only");
 #endif
@@ -342,4 +360,124 @@ TEST(pfc_export_names_the_rules)
         CHECK(n > 0);
         buf[n] = '\0';
         CHECK(strstr(buf, "filter for arch") != NULL);
+}
+
+#if defined(__x86_64__)
+#define X32 0x40000000u
+/* the calls libseccomp 2.5.4 may not name, by their numbers in the kernel's
+ * syscall_64.tbl (x32: the common entries with __X32_SYSCALL_BIT) and
+ * syscall_32.tbl */
+static const struct {
+        const char *abi;
+        uint32_t arch, fchmodat2, xattrat[4];
+} numbered[] = {
+        {"x86-64", AUDIT_ARCH_X86_64, 452, {463, 464, 465, 466}},
+        {"x32", AUDIT_ARCH_X86_64, X32 | 452, {X32 | 463, X32 | 464, X32 | 465, X32 | 466}},
+        {"i386", AUDIT_ARCH_I386, 452, {463, 464, 465, 466}},
+};
+
+TEST(fchmodat2_and_xattrat_by_number_on_every_abi)
+{
+        for (size_t i = 0; i < ELEMENTSOF(numbered); i++) {
+                struct seccomp_data d = {.nr = numbered[i].fchmodat2, .arch = numbered[i].arch};
+                /* fchmodat2(dirfd, path, mode, flags) */
+                d.args[2] = 04755;
+                CHECK_INT(run_all(&d), ==, ERRNO(EPERM));
+                d.args[2] = 02755;
+                CHECK_INT(run_all(&d), ==, ERRNO(EPERM));
+                d.args[2] = 0755;
+                CHECK_INT(run_all(&d), ==, ALLOW);
+                d.args[2] = 0755 | (1ull << 40); /* the high half is not the mode */
+                CHECK_INT(run_all(&d), ==, ALLOW);
+                for (int j = 0; j < 4; j++) {
+                        d.nr = (int)numbered[i].xattrat[j];
+                        d.args[2] = 0;
+                        if (run_all(&d) != ERRNO(ENOTSUP))
+                                FAIL("%s: xattrat call %u: 0x%x", numbered[i].abi,
+                                     numbered[i].xattrat[j], (unsigned)run_all(&d));
+                }
+        }
+}
+
+TEST(abis_the_host_cannot_run_get_enosys_only)
+{
+        /* the x86-64-only program: x32 and i386 calls all fail, none is
+         * allowed, none kills; x86-64 is filtered as in the full one */
+        const struct sock_fprog *p = &sandbox_seccomp_builtin_for(1)->prog;
+        CHECK(p->len < filters()->prog.len / 2);
+        for (uint32_t nr = 0; nr < 1100; nr++) {
+                struct seccomp_data d = {.nr = (int)nr, .arch = AUDIT_ARCH_I386};
+                d.args[1] = 04755;
+                CHECK_INT(bpf_run(p, &d), ==, ERRNO(ENOSYS));
+                d.arch = AUDIT_ARCH_X86_64;
+                d.nr = (int)(X32 | nr);
+                CHECK_INT(bpf_run(p, &d), ==, ERRNO(ENOSYS));
+                d.nr = (int)nr;
+                CHECK_INT(bpf_run(p, &d), ==, bpf_run(&filters()->prog, &d));
+        }
+        struct seccomp_data d = {.nr = -1, .arch = AUDIT_ARCH_X86_64};
+        CHECK_INT(bpf_run(p, &d), ==, ERRNO(ENOSYS));
+        d.arch = AUDIT_ARCH_PPC64LE;
+        CHECK_INT(bpf_run(p, &d), ==, SECCOMP_RET_KILL_PROCESS);
+        /* and each ABI alone carries its own rules */
+        for (unsigned set = 1; set <= ALL_ABIS; set += 2) {
+                const struct sock_fprog *q = &sandbox_seccomp_builtin_for(set)->prog;
+                struct seccomp_data c = {.nr = 15, .arch = AUDIT_ARCH_I386}; /* chmod */
+                c.args[1] = 0644;
+                CHECK_INT(bpf_run(q, &c), ==, (set & 4) ? ALLOW : ERRNO(ENOSYS));
+                c.nr = (int)(X32 | 90);
+                c.arch = AUDIT_ARCH_X86_64;
+                CHECK_INT(bpf_run(q, &c), ==, (set & 2) ? ALLOW : ERRNO(ENOSYS));
+                c.nr = 90;
+                CHECK_INT(bpf_run(q, &c), ==, ALLOW);
+        }
+}
+
+/* The host runs i386 code if a static -m32 program executes. */
+static int exec_runs(const char *path)
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                dup2(null, 1);
+                dup2(null, 2);
+                execl(path, path, "uname", (char *)NULL);
+                _exit(127);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST(host_abis_are_what_the_host_runs)
+{
+        unsigned host = sandbox_seccomp_host_abis();
+        CHECK(host & 1u);
+        CHECK_INT(sandbox_seccomp_host_abis(), ==, host);
+        CHECK(sandbox_seccomp_builtin() == sandbox_seccomp_builtin_for(host));
+        tap_diag("host ABIs: x86-64%s%s", (host & 2) ? " x32" : "", (host & 4) ? " i386" : "");
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+                /* run under a filter (a container's): no probe was made */
+                CHECK_INT(host, ==, ALL_ABIS);
+                return;
+        }
+        _cleanup_free_ char *probe32 = tap_build_path("tests/probe/probe-harden-32");
+        if (access(probe32, X_OK) == 0)
+                CHECK_INT(!!(host & 4), ==, exec_runs(probe32));
+        /* x32: a getpid with the x32 bit answers only where x32 runs */
+        long x = syscall(X32 | SYS_getpid);
+        CHECK_INT(!!(host & 2), ==, x == getpid());
+}
+#endif
+
+TEST(a_filtered_process_does_not_probe)
+{
+        /* under someone else's filter a foreign ABI's call could kill us:
+         * every ABI's rules are kept instead */
+        struct sock_filter allow[] = {{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW}};
+        struct sock_fprog p = {1, allow};
+        CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+        CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p) == 0);
+        CHECK_INT(sandbox_seccomp_host_abis(), ==, ALL_ABIS);
+        CHECK(sandbox_seccomp_builtin() == sandbox_seccomp_builtin_for(ALL_ABIS));
 }
