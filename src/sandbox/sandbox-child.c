@@ -2,23 +2,20 @@
  * the helper (started like posix_spawn's child, in the memory of a possibly
  * threaded parent that waits for it; it creates PID 1 in the new namespaces,
  * writes PID 1's id maps from outside and exits), the sandbox's PID 1 (a
- * child of the parent: builds the root, drops privileges, then acts as
- * init) and the command (in PID 1's memory until its exec).
+ * child of the parent with a copy of its memory: builds the root, drops
+ * privileges, then acts as init) and the command (in PID 1's memory until
+ * its exec).
  *
- * Whether PID 1 shares the parent's memory (x->share_memory) or gets a copy
- * of it is a matter of who could reach it: the command runs under PID 1's
- * uid, and only PID 1's non-dumpable memory keeps it from ptracing PID 1 and
- * so from the parent's memory. That flag belongs to the memory, so sharing
- * makes the parent non-dumpable too: harmless for real root (whose /proc
- * files are root's anyway), fatal for anyone else, whose next helper could
- * no longer open its PID 1's id maps. So PID 1 shares as real root (no page
- * table copied: a fork's main cost on a virtual machine) and copies
- * otherwise.
+ * PID 1 never shares the parent's memory, though that would spare copying
+ * the page tables: the kernel's OOM killer, choosing PID 1 when the
+ * sandbox's memory limit is hit, kills every process sharing its memory,
+ * and the parent with it; and PID 1's non-dumpable flag, which keeps the
+ * command (same uid) from ptracing it, belongs to the memory.
  *
- * The helper (and a sharing PID 1) run with a parent thread's TLS, so only
- * raw system calls happen here, touching no libc or thread-local state (seed
- * 000: a clone() from a threaded process can hang in glibc's setxid code;
- * here glibc is never entered). */
+ * The helper runs with a parent thread's TLS, so only raw system calls
+ * happen here, touching no libc or thread-local state (seed 000: a clone()
+ * from a threaded process can hang in glibc's setxid code; here glibc is
+ * never entered). */
 #include "sandbox/sandbox-child.h"
 
 #include "cloister/cloister.h"
@@ -83,7 +80,6 @@ static long start_vfork(int (*fn)(void *), void *stack_top, size_t stack_size,
         };
         return sys_clone3(&ca, fn, (void *)x);
 }
-
 
 /* Async-signal-safe: the SIGKILL that ends us when our parent dies. It is
  * cleared by any id change, hence re-armed after each. */
@@ -380,7 +376,7 @@ static long write_proc_file(pid_t pid, const char *name, const char *text)
         for (const char *c = name; *c; c++)
                 path[n++] = *c;
         path[n] = '\0';
-        int fd = (int)sys2(SYS_open, path, O_WRONLY | O_CLOEXEC);
+        int fd = (int)sys4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
         if (fd < 0)
                 return fd;
         long r = sys_write_all(fd, text, sys_strlen(text));
@@ -444,29 +440,23 @@ static int helper_entry(void *arg)
 
         int parent_pidfd = (int)sys2(SYS_pidfd_open, x->parent_pid, 0);
         if (parent_pidfd < 0)
-                fail(x, SANDBOX_STEP_UNSHARE, -parent_pidfd, -1);
+                fail(x, SANDBOX_STEP_PREPARE_INIT, -parent_pidfd, -1);
         x->shared->parent_pidfd = parent_pidfd;
 
         int go[2] = {-1, -1};
         if (!x->no_namespaces) {
                 r = sys2(SYS_pipe2, go, O_CLOEXEC);
                 if (r < 0)
-                        fail(x, SANDBOX_STEP_UNSHARE, (int)-r, -1);
+                        fail(x, SANDBOX_STEP_PREPARE_INIT, (int)-r, -1);
         }
         x->shared->go_fd = go[0];
         x->shared->go_fd_write = go[1];
 
-        /* sharing: PID 1 runs on a stack of its own; copying: on its copy
-         * of this one */
+        /* no CLONE_VM: PID 1 goes on on its copy of this stack */
         struct sys_clone_args ca = {
             .flags = CLONE_PARENT | CLONE_PARENT_SETTID | (uint64_t)x->unshare_flags,
             .parent_tid = (uint64_t)(uintptr_t)&x->shared->init_pid,
         };
-        if (x->share_memory) {
-                ca.flags |= CLONE_VM;
-                ca.stack = (uint64_t)(uintptr_t)((char *)x->init_stack_top - SANDBOX_STACK_SIZE);
-                ca.stack_size = SANDBOX_STACK_SIZE;
-        }
         if (into_cgroup) {
                 ca.flags |= SYS_CLONE_INTO_CGROUP;
                 ca.cgroup = (uint64_t)x->plan->cgroup_dir_fd;
@@ -504,6 +494,7 @@ static int helper_entry(void *arg)
         sys_exit(0);
 }
 
+/* Async-signal-safe. */
 long sandbox_child_start_helper(const struct sandbox_exec *x)
 {
         /* exit signal 0: only a wait with __WALL takes it, so that a SIGCHLD

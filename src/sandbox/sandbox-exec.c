@@ -236,7 +236,6 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         if (!(plan->flags & SANDBOX_SHARE_NET))
                 x->unshare_flags |= CLONE_NEWNET;
         x->privileged = host->privileged;
-        x->share_memory = host->privileged;
         x->cap_last_cap = host->cap_last_cap;
         x->uid = plan->uid;
         x->gid = plan->gid;

@@ -16,7 +16,9 @@ enum sandbox_step {
         SANDBOX_STEP_PARENT_GONE,   /* the parent died during setup */
         SANDBOX_STEP_CLOSE_FDS,     /* close inherited descriptors */
         SANDBOX_STEP_CGROUP,        /* join the plan's cgroup */
+        SANDBOX_STEP_PREPARE_INIT,  /* the helper's pidfd and pipe for PID 1 */
         SANDBOX_STEP_UNSHARE,       /* start PID 1 in the new namespaces */
+        SANDBOX_STEP_FORK_INIT,     /* start PID 1 (no namespaces) */
         SANDBOX_STEP_ID_MAPS,       /* write PID 1's id maps */
         SANDBOX_STEP_SETGROUPS,     /* drop supplementary groups */
         SANDBOX_STEP_SETGID,        /* switch gid */
@@ -78,8 +80,8 @@ struct sandbox_report {
 extern const char *const sandbox_ns_names[SANDBOX_N_NS];
 
 /* The one piece of memory the child side writes, per sandbox: the helper
- * writes it in the parent's memory, PID 1 and the command there too or in
- * PID 1's copy (see sandbox-child.c). Descriptors here are in the helper's fd table and
+ * writes it in the parent's memory, PID 1 and the command in PID 1's copy
+ * (see sandbox-child.c). Descriptors here are in the helper's fd table and
  * PID 1's copy of it, not the parent's. */
 struct sandbox_shared {
         volatile int failed; /* set by any failure report */
@@ -119,13 +121,12 @@ struct sandbox_exec {
         size_t n_keep_fds;
         int err_fd;    /* write end of the error pipe (close-on-exec) */
         int report_fd; /* write end of the report pipe */
-        /* own stacks, in the parent's memory: the helper's, PID 1's (when it
-         * shares that memory; else it goes on on its copy of the helper's)
-         * and the command's until its exec */
+        /* own stacks, in the parent's memory: the helper's (PID 1 goes on
+         * on its copy), the no-namespace PID 1's (sandbox-nons-child.c) and
+         * the command's until its exec */
         void *helper_stack_top;
         void *init_stack_top;
         void *cmd_stack_top;
-        int share_memory; /* PID 1 runs in the parent's memory (sandbox-child.c) */
         struct sandbox_shared *shared;
 
         /* PID 1's maps, written by the helper from outside */

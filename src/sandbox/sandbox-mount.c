@@ -308,7 +308,7 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
                 if (op->mode != 0755) {
                         char path[32];
                         sys_fd_path(path, target);
-                        r = (int)sys2(SYS_chmod, path, op->mode);
+                        r = (int)sys4(SYS_fchmodat, AT_FDCWD, path, op->mode, 0);
                 }
                 step = SANDBOX_STEP_DIR;
                 break;
@@ -348,7 +348,7 @@ int sandbox_mount_root(const struct sandbox_exec *x)
                 sandbox_child_fail(x, SANDBOX_STEP_MOUNT_ROOT, (int)-r, -1);
                 return (int)r;
         }
-        int rootfd = (int)sys2(SYS_open, x->root_mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int rootfd = (int)sys4(SYS_openat, AT_FDCWD, x->root_mount, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         if (rootfd < 0) {
                 sandbox_child_fail(x, SANDBOX_STEP_MOUNT_ROOT, -rootfd, -1);
                 return rootfd;
@@ -366,7 +366,7 @@ int sandbox_mount_root(const struct sandbox_exec *x)
                         /* something was mounted on the root itself: use the top one */
                         sys_close(rootfd);
                         rootfd =
-                            (int)sys2(SYS_open, x->root_mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                            (int)sys4(SYS_openat, AT_FDCWD, x->root_mount, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
                         if (rootfd < 0) {
                                 sandbox_child_fail(x, SANDBOX_STEP_MOUNT_ROOT, -rootfd, -1);
                                 return rootfd;

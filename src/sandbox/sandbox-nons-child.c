@@ -39,10 +39,16 @@ __attribute__((noreturn)) static void nons_fail(const struct sandbox_exec *x,
         sys_exit(CL_EXIT_SETUP);
 }
 
-/* Async-signal-safe: SIGKILL when our parent dies (cleared by id changes). */
-static void nons_pdeathsig(const struct sandbox_exec *x)
+/* PID 1's signal when the reaper dies (with cloister, or killed by
+ * sandbox_free): a real-time signal that it waits for, so that it kills
+ * everything of the build before it goes. */
+#define NONS_PARENT_DIED 40
+#define NONS_SIGBIT(s) (1ull << ((s)-1))
+
+/* Async-signal-safe: sig when our parent dies (cleared by id changes). */
+static void nons_pdeathsig(const struct sandbox_exec *x, int sig)
 {
-        long r = sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        long r = sys2(SYS_prctl, PR_SET_PDEATHSIG, sig);
         if (r < 0)
                 nons_fail(x, SANDBOX_STEP_PDEATHSIG, (int)-r, -1);
 }
@@ -215,13 +221,18 @@ static int nons_status_code(int status)
  * (its orphans are our children), then report its status. */
 __attribute__((noreturn)) static void nons_init_run(const struct sandbox_exec *x, pid_t cmd)
 {
-        uint64_t mask = sandbox_init_signal_mask();
+        uint64_t mask = sandbox_init_signal_mask() | NONS_SIGBIT(NONS_PARENT_DIED);
         int cmd_status = 0, cmd_done = 0;
         for (;;) {
                 siginfo_t info;
                 long sig = sys4(SYS_rt_sigtimedwait, &mask, &info, NULL, sizeof(mask));
                 if (sig < 0)
                         continue;
+                if (sig == NONS_PARENT_DIED) {
+                        /* nobody is left to report to: end the build */
+                        kill_all_children();
+                        sys_exit(CL_EXIT_SETUP);
+                }
                 if (sig != SIGCHLD) {
                         if (!cmd_done)
                                 sys2(SYS_kill, cmd, sig);
@@ -266,7 +277,13 @@ static int nons_init_entry(void *arg)
 {
         struct nons_args *a = arg;
         const struct sandbox_exec *x = a->x;
-        nons_pdeathsig(x);
+        /* the command (same uid) must not be able to ptrace or read us, nor
+         * the reaper whose memory we share: from the start */
+        sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
+        /* the parent-death signal stays pending until our loop takes it */
+        uint64_t early = NONS_SIGBIT(NONS_PARENT_DIED);
+        sys4(SYS_rt_sigprocmask, SIG_BLOCK, &early, NULL, sizeof(early));
+        nons_pdeathsig(x, NONS_PARENT_DIED);
         nons_init_pid = a->tid;
         struct sandbox_report rep = {SANDBOX_REPORT_INIT_PID, 0, a->tid};
         sys_write_all(x->report_fd, &rep, sizeof(rep));
@@ -274,7 +291,7 @@ static int nons_init_entry(void *arg)
 
         nons_drop_bounding(x);
         nons_switch_ids(x);
-        nons_pdeathsig(x);
+        nons_pdeathsig(x, NONS_PARENT_DIED);
         struct pollfd p = {.fd = a->helper_pidfd, .events = POLLIN};
         struct timespec zero = {0, 0};
         if (sys5(SYS_ppoll, &p, 1, &zero, NULL, 0) > 0)
@@ -283,7 +300,7 @@ static int nons_init_entry(void *arg)
         sys1(SYS_umask, 022);
         nons_verify_ids(x);
         nons_drop_caps(x);
-        /* the command (same uid) must not be able to ptrace or read us */
+        /* the id switch made us dumpable again where suid_dumpable allows */
         sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 
         uint64_t mask = sandbox_init_signal_mask();
@@ -309,11 +326,19 @@ static int nons_init_entry(void *arg)
  * memory (the helper started it, see sandbox-child.c). */
 void sandbox_nons_helper(const struct sandbox_exec *x)
 {
+        /* we die with cloister; PID 1 then ends the build (NONS_PARENT_DIED) */
+        nons_pdeathsig(x, SIGKILL);
+        if (x->shared->parent_pidfd >= 0) {
+                struct pollfd pp = {.fd = x->shared->parent_pidfd, .events = POLLIN};
+                struct timespec zero0 = {0, 0};
+                if (sys5(SYS_ppoll, &pp, 1, &zero0, NULL, 0) > 0)
+                        nons_fail(x, SANDBOX_STEP_PARENT_GONE, ESRCH, -1);
+        }
         /* when PID 1 is killed (a time limit), its orphans come here */
         nons_subreaper(x);
         int self = (int)sys2(SYS_pidfd_open, sys0(SYS_getpid), 0);
         if (self < 0)
-                nons_fail(x, SANDBOX_STEP_UNSHARE, -self, -1);
+                nons_fail(x, SANDBOX_STEP_PREPARE_INIT, -self, -1);
         struct nons_args args = {.x = x, .helper_pidfd = self};
         /* PID 1 shares our memory on a stack of its own (posix_spawn's
          * technique, as in sandbox-child.c); we are suspended until it ends */
@@ -326,7 +351,7 @@ void sandbox_nons_helper(const struct sandbox_exec *x)
         };
         long init = sys_clone3(&ca, nons_init_entry, &args);
         if (init < 0)
-                nons_fail(x, SANDBOX_STEP_UNSHARE, (int)-init, -1);
+                nons_fail(x, SANDBOX_STEP_FORK_INIT, (int)-init, -1);
         sys_close(self);
         sys_close(x->err_fd);
         sys_close(x->report_fd);

@@ -23,8 +23,6 @@ int sandbox_nons_compile(struct sandbox_exec *x, const struct sandbox_plan *plan
                               "(CONFIG_PROC_CHILDREN), which cannot be read",
                               path);
         x->no_namespaces = 1;
-        /* the reaper lives as long as the build: never in our memory */
-        x->share_memory = 0;
         x->unshare_flags = 0;
         x->uid = host_uid;
         x->gid = host_gid;

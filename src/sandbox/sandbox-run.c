@@ -9,10 +9,10 @@
 #include "base/base-fd.h"
 #include "cloister/cloister.h"
 #include "sandbox/sandbox-child.h"
+#include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +146,12 @@ void sandbox_free(struct sandbox *sb)
                 return;
         detach(sb);
         if (sb->init_pid > 0 && !sb->init_reaped) {
-                /* PID 1's death takes the whole sandbox along */
-                if (sb->init_pidfd >= 0)
+                /* PID 1's death takes the whole sandbox along; without
+                 * namespaces the reaper then kills what PID 1 left and exits
+                 * (killed first, it would leave that to PID 1, unwaited) */
+                if (sb->signal_pidfd >= 0)
+                        pidfd_send_signal(sb->signal_pidfd, SIGKILL);
+                else if (sb->init_pidfd >= 0)
                         pidfd_send_signal(sb->init_pidfd, SIGKILL);
                 else
                         kill(sb->init_pid, SIGKILL);
@@ -203,13 +207,13 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         set_helper_fds(x);
 
         /* no handler of ours may run in the helper before it has reset them
-         * all (it runs in our memory); it unblocks for PID 1 itself */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
+         * all (it runs in our memory); it unblocks for PID 1 itself. The
+         * raw call: glibc's mask functions leave its own two signals open. */
+        uint64_t all = ~(uint64_t)0, old = 0;
+        sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
         sb->t_start = sandbox_loop_now();
         long helper = sandbox_child_start_helper(x);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        sys4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
         close(errp[1]);
         close(repp[1]);
         if (helper < 0)
@@ -566,7 +570,9 @@ int sandbox_describe_failure(const struct sandbox_exec *x, const struct sandbox_
                     [SANDBOX_STEP_PDEATHSIG] = "set the parent-death signal",
                     [SANDBOX_STEP_CLOSE_FDS] = "close inherited file descriptors",
                     [SANDBOX_STEP_CGROUP] = "join the cgroup",
+                    [SANDBOX_STEP_PREPARE_INIT] = "prepare the start of the sandbox's PID 1",
                     [SANDBOX_STEP_UNSHARE] = "create the sandbox's namespaces",
+                    [SANDBOX_STEP_FORK_INIT] = "start the sandbox's PID 1",
                     [SANDBOX_STEP_ID_MAPS] = "write the sandbox's uid and gid maps",
                     [SANDBOX_STEP_SETGROUPS] = "drop supplementary groups",
                     [SANDBOX_STEP_MOUNT_PRIVATE] = "make the mounts private",

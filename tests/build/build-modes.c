@@ -13,6 +13,7 @@
 #include "tap.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -419,6 +421,64 @@ TEST_TIMEOUT(nosandbox_timeout_kills_everything, 120)
                 FAIL("the builder's daemon %d survived the build", atoi(pid));
         }
         check_tmpdir_empty(&e);
+        teardown(&e);
+}
+
+/* cloister itself killed with SIGKILL mid-build: the reaper dies with it and
+ * PID 1, told by its parent-death signal, ends the builder and its daemon. */
+TEST_TIMEOUT(nosandbox_cloister_killed_leaves_nothing, 120)
+{
+        struct env e = {0};
+        setup(&e);
+        _cleanup_free_ char *drop = xasprintf("%s/drop", e.tmp);
+        CHECK(mkdir(drop, 0777) == 0 && chmod(drop, 0777) == 0);
+        _cleanup_free_ char *script = xasprintf(
+            "busybox setsid busybox sh -c 'echo $$ > %s/pid.tmp; mv %s/pid.tmp %s/pid; "
+            "exec busybox sleep 60' & echo $$ > %s/builder.tmp; mv %s/builder.tmp %s/builder; "
+            "exec busybox sleep 60",
+            drop, drop, drop, drop, drop, drop);
+        _cleanup_free_ char *drv = add_drv(&e, "killed", script, NULL, NULL);
+        pid_t c = fork();
+        CHECK(c >= 0);
+        if (c == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                dup2(null, 1);
+                dup2(null, 2);
+                execl(e.cloister, e.cloister, "build", "--store", e.root, "--store-dir",
+                      e.store_dir, "--option", "sandbox", "false", drv, (char *)NULL);
+                _exit(127);
+        }
+        _cleanup_free_ char *pidfile = xasprintf("%s/pid", drop);
+        _cleanup_free_ char *builderfile = xasprintf("%s/builder", drop);
+        char *pid = NULL, *builder = NULL;
+        for (int i = 0; i < 600 && (!pid || !builder); i++) {
+                if (!pid)
+                        pid = tap_read_file(pidfile);
+                if (!builder)
+                        builder = tap_read_file(builderfile);
+                if (!pid || !builder)
+                        usleep(50 * 1000);
+        }
+        CHECK(kill(c, SIGKILL) == 0);
+        int st;
+        CHECK(waitpid(c, &st, 0) == c);
+        if (!pid || !builder)
+                FAIL("the builder did not start");
+        pid_t daemon = atoi(pid), b = atoi(builder);
+        /* the builder's sleep replaced it: "sleep 60" under either pid */
+        bool alive = true;
+        for (int i = 0; i < 200 && alive; i++) {
+                alive = sleep_alive(daemon) || sleep_alive(b);
+                if (alive)
+                        usleep(50 * 1000);
+        }
+        if (alive) {
+                kill(daemon, SIGKILL);
+                kill(b, SIGKILL);
+                FAIL("the build's processes %d, %d survived cloister", (int)b, (int)daemon);
+        }
+        free(pid);
+        free(builder);
         teardown(&e);
 }
 

@@ -232,6 +232,25 @@ int main(int argc, char **argv)
                        (unsigned)personality(0xffffffff), (unsigned)old, (void *)&stack_var, m);
                 return 0;
         }
+        if (argc >= 4 && strcmp(argv[1], "fill") == 0) {
+                /* memory no process owns: tmpfs pages, charged to the cgroup */
+                size_t mib = strtoul(argv[3], NULL, 10);
+                int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                        printf("open failed: %s\n", strerror(errno));
+                        return 3;
+                }
+                static char chunk[1 << 20];
+                memset(chunk, 0x5a, sizeof(chunk));
+                for (size_t i = 0; i < mib; i++)
+                        if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk)) {
+                                printf("write failed at %zu MiB: %s\n", i, strerror(errno));
+                                return 3;
+                        }
+                close(fd);
+                printf("filled\n");
+                return 0;
+        }
         if (argc >= 3 && strcmp(argv[1], "hog") == 0) {
                 size_t mib = strtoul(argv[2], NULL, 10);
                 for (size_t i = 0; i < mib; i++) {

@@ -484,6 +484,25 @@ TEST(run_sees_its_cgroup_as_root)
         tap_run_result_free(&res);
 }
 
+/* Memory that no process owns (tmpfs pages) counts against --memory-max too;
+ * whichever process of the sandbox the kernel then kills, cloister (whose
+ * memory no sandbox process shares) survives to say which limit fired. */
+TEST(run_memory_max_counts_tmpfs_and_cloister_survives)
+{
+        struct tap_run_result res;
+        cl_run(OPTS("--memory-max", "32M", "--tmpfs", "/t"), OPTS("/p", "fill", "/t/f", "256"),
+               &res);
+        if (real_root()) {
+                CHECK_INT(tap_exit_code(res.status), ==, 128 + 9);
+                CHECK(strstr(res.err, "memory and was killed (--memory-max)") != NULL);
+        } else {
+                /* no cgroup here: RLIMIT_AS does not count tmpfs pages */
+                CHECK_INT(tap_exit_code(res.status), ==, 0);
+                CHECK(strstr(res.out, "filled") != NULL);
+        }
+        tap_run_result_free(&res);
+}
+
 TEST(run_memory_max_kills_a_hog)
 {
         struct tap_run_result res;
