@@ -9,6 +9,7 @@
 #include "cloister/cloister.h"
 #include "sandbox/sandbox-child.h"
 #include "sandbox/sandbox-init.h"
+#include "sandbox/sandbox-privs.h"
 #include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
@@ -131,27 +132,14 @@ static void nons_switch_ids(const struct sandbox_exec *x)
         if (!x->privileged)
                 return;
         gid_t groups[1] = {x->gid};
-        long r = sys2(SYS_setgroups, 1, groups);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETGROUPS, (int)-r, -1);
-        r = sys3(SYS_setresgid, x->gid, x->gid, x->gid);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETGID, (int)-r, -1);
-        r = sys3(SYS_setresuid, x->uid, x->uid, x->uid);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETUID, (int)-r, -1);
+        sandbox_privs_switch_ids(x, groups, 1);
 }
 
 /* Async-signal-safe: every id is the plan's, and (as root) the groups are
  * exactly the build group. */
 static void nons_verify_ids(const struct sandbox_exec *x)
 {
-        uid_t ru = 0, eu = 0, su = 0;
-        gid_t rg = 0, eg = 0, sg = 0;
-        if (sys3(SYS_getresuid, &ru, &eu, &su) < 0 || sys3(SYS_getresgid, &rg, &eg, &sg) < 0 ||
-            ru != x->uid || eu != x->uid || su != x->uid || rg != x->gid || eg != x->gid ||
-            sg != x->gid)
-                nons_fail(x, SANDBOX_STEP_VERIFY_IDS, EPERM, -1);
+        sandbox_privs_verify_ids(x);
         if (x->privileged) {
                 gid_t groups[2] = {0, 0};
                 long n = sys2(SYS_getgroups, 2, groups);
@@ -175,29 +163,8 @@ static int have_cap(int cap)
  * capability to lose and no_new_privs keeps it from gaining one. */
 static void nons_drop_bounding(const struct sandbox_exec *x)
 {
-        if (!have_cap(CAP_SETPCAP))
-                return;
-        for (int c = 0; c <= x->cap_last_cap; c++) {
-                long r = sys2(SYS_prctl, PR_CAPBSET_DROP, c);
-                if (r < 0 && r != -EINVAL)
-                        nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, c);
-        }
-}
-
-/* Async-signal-safe: no capability in any set, then no_new_privs. */
-static void nons_drop_caps(const struct sandbox_exec *x)
-{
-        long r = sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        if (r < 0 && r != -EINVAL)
-                nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}, {0, 0, 0}};
-        r = sys2(SYS_capset, &hdr, data);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        r = sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_NO_NEW_PRIVS, (int)-r, -1);
+        if (have_cap(CAP_SETPCAP))
+                sandbox_privs_drop_bounding(x);
 }
 
 /* Async-signal-safe: the command's exit code as a shell shows it. */
@@ -282,7 +249,8 @@ static int nons_init_entry(void *arg)
         sys_close(a->helper_pidfd);
         sys1(SYS_umask, 022);
         nons_verify_ids(x);
-        nons_drop_caps(x);
+        /* no capability in any set, then no_new_privs */
+        sandbox_privs_drop_caps(x);
         /* the command (same uid) must not be able to ptrace or read us */
         sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 
