@@ -167,61 +167,6 @@ static void nons_drop_bounding(const struct sandbox_exec *x)
                 sandbox_privs_drop_bounding(x);
 }
 
-/* Async-signal-safe: the command's exit code as a shell shows it. */
-static int nons_status_code(int status)
-{
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return 255;
-}
-
-/* Async-signal-safe: PID 1's loop (as sandbox_init_run): forward signals to
- * the command, reap, and once the command has ended kill whatever it left
- * (its orphans are our children), then report its status. */
-__attribute__((noreturn)) static void nons_init_run(const struct sandbox_exec *x, pid_t cmd)
-{
-        uint64_t mask = sandbox_init_signal_mask();
-        int cmd_status = 0, cmd_done = 0;
-        for (;;) {
-                siginfo_t info;
-                long sig = sys4(SYS_rt_sigtimedwait, &mask, &info, NULL, sizeof(mask));
-                if (sig < 0)
-                        continue;
-                if (sig != SIGCHLD) {
-                        if (!cmd_done)
-                                sys2(SYS_kill, cmd, sig);
-                        continue;
-                }
-                for (;;) {
-                        int status;
-                        long pid = sys4(SYS_wait4, -1, &status, WNOHANG | __WALL, NULL);
-                        if (pid == -EINTR)
-                                continue;
-                        if (pid == 0) {
-                                if (cmd_done)
-                                        (void)kill_children();
-                                break;
-                        }
-                        if (pid < 0) {
-                                if (cmd_done) {
-                                        struct sandbox_report rep = {SANDBOX_REPORT_STATUS, 0,
-                                                                     cmd_status};
-                                        sys_write_all(x->report_fd, &rep, sizeof(rep));
-                                        sys_exit(nons_status_code(cmd_status));
-                                }
-                                break;
-                        }
-                        if (pid == cmd) {
-                                cmd_status = status;
-                                cmd_done = 1;
-                                (void)kill_children();
-                        }
-                }
-        }
-}
-
 struct nons_args {
         const struct sandbox_exec *x;
         int helper_pidfd;
@@ -270,7 +215,7 @@ static int nons_init_entry(void *arg)
         sys_close(0);
         sys_close(1);
         sys_close(2);
-        nons_init_run(x, (pid_t)cmd);
+        sandbox_init_run_subreaper(x, (pid_t)cmd, kill_children);
 }
 
 /* Async-signal-safe: the reaper, the parent's child, with a copy of its
