@@ -55,8 +55,8 @@ static int add_sandbox_path(struct sandbox_plan *plan, const char *spec, struct 
         return sandbox_plan_add_bind(plan, source, target, flags, err);
 }
 
-int build_plan_set_command(struct sandbox_plan *plan, const struct build_env *env,
-                           const char *dir, struct cl_error *err)
+int build_plan_set_command(struct sandbox_plan *plan, const struct build_env *env, const char *dir,
+                           struct cl_error *err)
 {
         for (size_t i = 0; i < env->n_env; i++) {
                 const char *kv = env->env[i];

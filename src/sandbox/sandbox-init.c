@@ -74,8 +74,8 @@ __attribute__((noreturn)) static void init_loop(const struct sandbox_exec *x, pi
                         if (pid < 0) {
                                 /* ECHILD: nobody left */
                                 if (cmd_done) {
-                                        struct sandbox_report rep = {SANDBOX_REPORT_STATUS,
-                                                                     0, cmd_status};
+                                        struct sandbox_report rep = {SANDBOX_REPORT_STATUS, 0,
+                                                                     cmd_status};
                                         sys_write_all(x->report_fd, &rep, sizeof(rep));
                                         sys_exit(status_code(cmd_status));
                                 }
