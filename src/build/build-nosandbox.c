@@ -7,6 +7,7 @@
 #include "build/build-nosandbox.h"
 
 #include "base/base-cleanup.h"
+#include "build/build-plan.h"
 #include "store/store-canon.h"
 
 #include <errno.h>
@@ -231,21 +232,7 @@ int build_nosandbox_plan(const struct build_nosandbox *n, const struct build_env
         if (r < 0)
                 return r;
         plan->flags |= SANDBOX_NO_NAMESPACES;
-        for (size_t i = 0; i < env->n_env; i++) {
-                const char *kv = env->env[i];
-                const char *eq = strchr(kv, '=');
-                _cleanup_free_ char *key = strndup(kv, (size_t)(eq - kv));
-                if (!key)
-                        return cl_err(err, ENOMEM, "plan environment");
-                r = sandbox_plan_setenv(plan, key, eq + 1, err);
-                if (r < 0)
-                        return r;
-        }
-        r = sandbox_plan_set_argv(plan, env->argv, err);
-        if (r >= 0 && strchr(env->program, '/'))
-                r = sandbox_plan_set_exec_path(plan, env->program, err);
-        if (r >= 0)
-                r = sandbox_plan_set_chdir(plan, n->build_path, err);
+        r = build_plan_set_command(plan, env, n->build_path, err);
         if (r < 0)
                 return r;
         if (uid != (uid_t)-1) {

@@ -55,6 +55,29 @@ static int add_sandbox_path(struct sandbox_plan *plan, const char *spec, struct 
         return sandbox_plan_add_bind(plan, source, target, flags, err);
 }
 
+int build_plan_set_command(struct sandbox_plan *plan, const struct build_env *env, const char *dir,
+                           struct cl_error *err)
+{
+        for (size_t i = 0; i < env->n_env; i++) {
+                const char *kv = env->env[i];
+                const char *eq = strchr(kv, '=');
+                _cleanup_free_ char *key = strndup(kv, (size_t)(eq - kv));
+                if (!key)
+                        return cl_err(err, ENOMEM, "plan environment");
+                int r = sandbox_plan_setenv(plan, key, eq + 1, err);
+                if (r < 0)
+                        return r;
+        }
+        /* argv[0] is the builder's basename, as Nix passes it; the file
+         * executed is the builder's full path */
+        int r = sandbox_plan_set_argv(plan, env->argv, err);
+        if (r >= 0 && strchr(env->program, '/'))
+                r = sandbox_plan_set_exec_path(plan, env->program, err);
+        if (r >= 0)
+                r = sandbox_plan_set_chdir(plan, dir, err);
+        return r;
+}
+
 int build_plan_make(const struct build_plan_params *p, struct sandbox_plan **ret,
                     struct cl_error *err)
 {
@@ -117,24 +140,7 @@ int build_plan_make(const struct build_plan_params *p, struct sandbox_plan **ret
                         return r;
         }
 
-        for (size_t i = 0; i < p->env->n_env; i++) {
-                const char *kv = p->env->env[i];
-                const char *eq = strchr(kv, '=');
-                _cleanup_free_ char *key = strndup(kv, (size_t)(eq - kv));
-                if (!key)
-                        return cl_err(err, ENOMEM, "plan environment");
-                r = sandbox_plan_setenv(plan, key, eq + 1, err);
-                if (r < 0)
-                        return r;
-        }
-        /* argv[0] is the builder's basename, as Nix passes it; the file
-         * executed is the builder's full path */
-        r = sandbox_plan_set_argv(plan, p->env->argv, err);
-        if (r >= 0 && strchr(p->env->program, '/'))
-                r = sandbox_plan_set_exec_path(plan, p->env->program, err);
-        if (r < 0)
-                return r;
-        r = sandbox_plan_set_chdir(plan, build_dir, err);
+        r = build_plan_set_command(plan, p->env, build_dir, err);
         if (r < 0)
                 return r;
         plan->uid = SANDBOX_DEFAULT_UID;

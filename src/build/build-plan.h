@@ -31,5 +31,11 @@ struct build_plan_params {
 /* Nix's /etc/passwd and /etc/group for builds (NIX-FORMATS.md 6.1). */
 int build_plan_passwd(const char *build_dir, char **ret_passwd, char **ret_group);
 
+/* The builder's environment, argv (argv[0] its basename), the program
+ * executed (its full path) and the working directory dir, into plan; shared
+ * by the sandboxed plan and the one without namespaces. */
+int build_plan_set_command(struct sandbox_plan *plan, const struct build_env *env, const char *dir,
+                           struct cl_error *err);
+
 int build_plan_make(const struct build_plan_params *p, struct sandbox_plan **ret,
                     struct cl_error *err);

@@ -23,6 +23,7 @@
 #include "sandbox/sandbox-mount.h"
 #include "sandbox/sandbox-net.h"
 #include "sandbox/sandbox-nons-child.h"
+#include "sandbox/sandbox-privs.h"
 #include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
@@ -133,54 +134,24 @@ static long close_except(const int *keep, size_t n, unsigned how)
         return sys3(SYS_close_range, from, ~0u, how);
 }
 
-/* Async-signal-safe: the plan's ids, real, effective and saved. */
+/* Async-signal-safe: the plan's ids, real, effective and saved, with no
+ * supplementary group (as root). */
 static void switch_ids(const struct sandbox_exec *x)
 {
-        long r;
-        if (x->privileged) {
-                /* host root's groups would otherwise follow it into the sandbox */
-                r = sys2(SYS_setgroups, 0, NULL);
-                if (r < 0)
-                        fail(x, SANDBOX_STEP_SETGROUPS, (int)-r, -1);
-        }
-        r = sys3(SYS_setresgid, x->gid, x->gid, x->gid);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_SETGID, (int)-r, -1);
-        r = sys3(SYS_setresuid, x->uid, x->uid, x->uid);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_SETUID, (int)-r, -1);
+        sandbox_privs_switch_ids(x, NULL, 0);
 }
 
 /* Async-signal-safe: check that every uid and gid is the plan's. */
 static void verify_ids(const struct sandbox_exec *x)
 {
-        uid_t ru = 0, eu = 0, su = 0;
-        gid_t rg = 0, eg = 0, sg = 0;
-        if (sys3(SYS_getresuid, &ru, &eu, &su) < 0 || sys3(SYS_getresgid, &rg, &eg, &sg) < 0 ||
-            ru != x->uid || eu != x->uid || su != x->uid || rg != x->gid || eg != x->gid ||
-            sg != x->gid)
-                fail(x, SANDBOX_STEP_VERIFY_IDS, EPERM, -1);
+        sandbox_privs_verify_ids(x);
 }
 
 /* Async-signal-safe: no capability left in any set, and none to regain. */
 static void drop_caps(const struct sandbox_exec *x)
 {
-        for (int c = 0; c <= x->cap_last_cap; c++) {
-                long r = sys2(SYS_prctl, PR_CAPBSET_DROP, c);
-                if (r < 0 && r != -EINVAL)
-                        fail(x, SANDBOX_STEP_CAPS, (int)-r, c);
-        }
-        long r = sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        if (r < 0 && r != -EINVAL)
-                fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}, {0, 0, 0}};
-        r = sys2(SYS_capset, &hdr, data);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        r = sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        if (r < 0)
-                fail(x, SANDBOX_STEP_NO_NEW_PRIVS, (int)-r, -1);
+        sandbox_privs_drop_bounding(x);
+        sandbox_privs_drop_caps(x);
 }
 
 /* Async-signal-safe: the command's process, from fork to exec. */

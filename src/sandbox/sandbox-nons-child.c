@@ -9,6 +9,7 @@
 #include "cloister/cloister.h"
 #include "sandbox/sandbox-child.h"
 #include "sandbox/sandbox-init.h"
+#include "sandbox/sandbox-privs.h"
 #include "sandbox/sandbox-sys.h"
 
 #include <errno.h>
@@ -137,27 +138,14 @@ static void nons_switch_ids(const struct sandbox_exec *x)
         if (!x->privileged)
                 return;
         gid_t groups[1] = {x->gid};
-        long r = sys2(SYS_setgroups, 1, groups);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETGROUPS, (int)-r, -1);
-        r = sys3(SYS_setresgid, x->gid, x->gid, x->gid);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETGID, (int)-r, -1);
-        r = sys3(SYS_setresuid, x->uid, x->uid, x->uid);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_SETUID, (int)-r, -1);
+        sandbox_privs_switch_ids(x, groups, 1);
 }
 
 /* Async-signal-safe: every id is the plan's, and (as root) the groups are
  * exactly the build group. */
 static void nons_verify_ids(const struct sandbox_exec *x)
 {
-        uid_t ru = 0, eu = 0, su = 0;
-        gid_t rg = 0, eg = 0, sg = 0;
-        if (sys3(SYS_getresuid, &ru, &eu, &su) < 0 || sys3(SYS_getresgid, &rg, &eg, &sg) < 0 ||
-            ru != x->uid || eu != x->uid || su != x->uid || rg != x->gid || eg != x->gid ||
-            sg != x->gid)
-                nons_fail(x, SANDBOX_STEP_VERIFY_IDS, EPERM, -1);
+        sandbox_privs_verify_ids(x);
         if (x->privileged) {
                 gid_t groups[2] = {0, 0};
                 long n = sys2(SYS_getgroups, 2, groups);
@@ -181,89 +169,8 @@ static int have_cap(int cap)
  * capability to lose and no_new_privs keeps it from gaining one. */
 static void nons_drop_bounding(const struct sandbox_exec *x)
 {
-        if (!have_cap(CAP_SETPCAP))
-                return;
-        for (int c = 0; c <= x->cap_last_cap; c++) {
-                long r = sys2(SYS_prctl, PR_CAPBSET_DROP, c);
-                if (r < 0 && r != -EINVAL)
-                        nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, c);
-        }
-}
-
-/* Async-signal-safe: no capability in any set, then no_new_privs. */
-static void nons_drop_caps(const struct sandbox_exec *x)
-{
-        long r = sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        if (r < 0 && r != -EINVAL)
-                nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}, {0, 0, 0}};
-        r = sys2(SYS_capset, &hdr, data);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_CAPS, (int)-r, -1);
-        r = sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_NO_NEW_PRIVS, (int)-r, -1);
-}
-
-/* Async-signal-safe: the command's exit code as a shell shows it. */
-static int nons_status_code(int status)
-{
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return 255;
-}
-
-/* Async-signal-safe: PID 1's loop (as sandbox_init_run): forward signals to
- * the command, reap, and once the command has ended kill whatever it left
- * (its orphans are our children), then report its status. */
-__attribute__((noreturn)) static void nons_init_run(const struct sandbox_exec *x, pid_t cmd)
-{
-        uint64_t mask = sandbox_init_signal_mask() | NONS_SIGBIT(NONS_PARENT_DIED);
-        int cmd_status = 0, cmd_done = 0;
-        for (;;) {
-                siginfo_t info;
-                long sig = sys4(SYS_rt_sigtimedwait, &mask, &info, NULL, sizeof(mask));
-                if (sig < 0)
-                        continue;
-                if (sig == NONS_PARENT_DIED) {
-                        /* nobody is left to report to: end the build */
-                        kill_all_children();
-                        sys_exit(CL_EXIT_SETUP);
-                }
-                if (sig != SIGCHLD) {
-                        if (!cmd_done)
-                                sys2(SYS_kill, cmd, sig);
-                        continue;
-                }
-                for (;;) {
-                        int status;
-                        long pid = sys4(SYS_wait4, -1, &status, WNOHANG | __WALL, NULL);
-                        if (pid == -EINTR)
-                                continue;
-                        if (pid == 0) {
-                                if (cmd_done)
-                                        (void)kill_children();
-                                break;
-                        }
-                        if (pid < 0) {
-                                if (cmd_done) {
-                                        struct sandbox_report rep = {SANDBOX_REPORT_STATUS, 0,
-                                                                     cmd_status};
-                                        sys_write_all(x->report_fd, &rep, sizeof(rep));
-                                        sys_exit(nons_status_code(cmd_status));
-                                }
-                                break;
-                        }
-                        if (pid == cmd) {
-                                cmd_status = status;
-                                cmd_done = 1;
-                                (void)kill_children();
-                        }
-                }
-        }
+        if (have_cap(CAP_SETPCAP))
+                sandbox_privs_drop_bounding(x);
 }
 
 struct nons_args {
@@ -299,8 +206,9 @@ static int nons_init_entry(void *arg)
         sys_close(a->helper_pidfd);
         sys1(SYS_umask, 022);
         nons_verify_ids(x);
-        nons_drop_caps(x);
-        /* the id switch made us dumpable again where suid_dumpable allows */
+        /* no capability in any set, then no_new_privs */
+        sandbox_privs_drop_caps(x);
+        /* again: the id switch may have made us dumpable (suid_dumpable) */
         sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 
         uint64_t mask = sandbox_init_signal_mask();
@@ -319,7 +227,7 @@ static int nons_init_entry(void *arg)
         sys_close(0);
         sys_close(1);
         sys_close(2);
-        nons_init_run(x, (pid_t)cmd);
+        sandbox_init_run_subreaper(x, (pid_t)cmd, kill_children, NONS_PARENT_DIED);
 }
 
 /* Async-signal-safe: the reaper, the parent's child, with a copy of its

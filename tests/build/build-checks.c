@@ -13,6 +13,7 @@
 #include "store/store-path.h"
 #include "store/store-root.h"
 #include "tap.h"
+#include "build-test.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,44 +42,11 @@ struct env {
         char *cloister;
 };
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                FAIL("out of memory");
-        va_end(ap);
-        return s;
-}
-
-/* Root in the initial user namespace, not merely inside `unshare -r`. */
-static bool real_root(void)
-{
-        _cleanup_free_ char *map = tap_read_file("/proc/self/uid_map");
-        unsigned a, b, n;
-        return getuid() == 0 && map && sscanf(map, "%u %u %u", &a, &b, &n) == 3 && a == 0 &&
-               b == 0 && n == 4294967295u;
-}
-
-static void chomp(char *s)
-{
-        size_t n = strlen(s);
-        while (n > 0 && s[n - 1] == '\n')
-                s[--n] = '\0';
-}
-
 static void run_ok(char *const argv[], char **ret_out)
 {
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("%s %s: %s", argv[1], argv[2], r.err);
-        chomp(r.out);
+        _cleanup_free_ char *out = build_test_run_ok(argv);
         if (ret_out)
-                *ret_out = strdup(r.out);
-        tap_run_result_free(&r);
+                *ret_out = TAKE_PTR(out);
 }
 
 /* The directories; the store itself is made by the first cloister command. */
@@ -92,18 +60,7 @@ static void setup_dirs(struct env *e)
         e->tmpdir = xasprintf("%s/tmpdir", e->tmp);
         CHECK(mkdir(e->tmpdir, 0700) == 0);
         e->cloister = tap_build_path("src/cloister");
-        _cleanup_free_ char *bin = xasprintf("%s/busybox/bin", e->tmp);
-        _cleanup_free_ char *exe = xasprintf("%s/busybox/bin/busybox", e->tmp);
-        _cleanup_free_ char *dir = xasprintf("%s/busybox", e->tmp);
-        CHECK(mkdir(dir, 0755) == 0 && mkdir(bin, 0755) == 0);
-        _cleanup_close_ int in = open("/bin/busybox", O_RDONLY | O_CLOEXEC);
-        _cleanup_close_ int out = open(exe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-        CHECK(in >= 0 && out >= 0);
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(in, buf, sizeof(buf))) > 0)
-                CHECK(write(out, buf, (size_t)n) == n);
-        CHECK(n == 0);
+        build_test_copy_busybox(e->tmp);
 }
 
 static void add_busybox(struct env *e)
@@ -177,12 +134,7 @@ static char *add_fod_hi(struct env *e, const char *name, const char *script)
 static char *out_path(struct env *e, const char *drv)
 {
         _cleanup_free_ char *file = xasprintf("%s%s", e->store, drv);
-        _cleanup_free_ char *text = tap_read_file(file);
-        CHECK(text);
-        char *p = strstr(text, "(\"out\",\"");
-        CHECK(p);
-        p += 8;
-        return strndup(p, strcspn(p, "\""));
+        return build_test_drv_out(file);
 }
 
 static char *phys(struct env *e, const char *path)
@@ -265,20 +217,6 @@ static int db_rows(struct env *e, const char *path)
         return n;
 }
 
-static void dir_empty(const char *path, const char *what)
-{
-        DIR *d = opendir(path);
-        if (!d) {
-                CHECK(errno == ENOENT);
-                return;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        FAIL("%s '%s' left behind in '%s'", what, de->d_name, path);
-        closedir(d);
-}
-
 /* The cgroup directories this process is in (cloister makes its leaves in
  * the same ones), v1 and v2. */
 static void check_no_cgroup_leaf(pid_t pid)
@@ -346,8 +284,8 @@ static void check_nothing_left(struct env *e, const struct run *r, const char *o
                                const char *marker)
 {
         _cleanup_free_ char *builds = xasprintf("%s/nix/var/nix/builds", e->store);
-        dir_empty(builds, "build directory");
-        dir_empty(e->tmpdir, "temporary file");
+        build_test_check_dir_empty(builds, "build directory");
+        build_test_check_dir_empty(e->tmpdir, "temporary file");
         if (out) {
                 _cleanup_free_ char *p = phys(e, out);
                 struct stat st;

@@ -7,6 +7,7 @@
 #include "store/store-hash.h"
 #include "store/store-path.h"
 #include "tap.h"
+#include "build-test.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -25,34 +26,6 @@ struct env {
         char *cloister;
 };
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                FAIL("out of memory");
-        va_end(ap);
-        return s;
-}
-
-/* Root in the initial user namespace, not merely inside `unshare -r`. */
-static bool real_root(void)
-{
-        _cleanup_free_ char *map = tap_read_file("/proc/self/uid_map");
-        unsigned a, b, n;
-        return getuid() == 0 && map && sscanf(map, "%u %u %u", &a, &b, &n) == 3 && a == 0 &&
-               b == 0 && n == 4294967295u;
-}
-
-static void chomp(char *s)
-{
-        size_t n = strlen(s);
-        while (n > 0 && s[n - 1] == '\n')
-                s[--n] = '\0';
-}
-
 static void setup(struct env *e)
 {
         e->tmp = tap_mkdtemp();
@@ -61,28 +34,10 @@ static void setup(struct env *e)
         CHECK(chmod(e->tmp, 0755) == 0);
         e->store = xasprintf("%s/root", e->tmp);
         e->cloister = tap_build_path("src/cloister");
+        build_test_copy_busybox(e->tmp);
         _cleanup_free_ char *dir = xasprintf("%s/busybox", e->tmp);
-        _cleanup_free_ char *bin = xasprintf("%s/busybox/bin", e->tmp);
-        _cleanup_free_ char *exe = xasprintf("%s/busybox/bin/busybox", e->tmp);
-        CHECK(mkdir(dir, 0755) == 0 && mkdir(bin, 0755) == 0);
-        FILE *in = fopen("/bin/busybox", "re");
-        FILE *out = fopen(exe, "we");
-        CHECK(in && out);
-        char buf[65536];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-                CHECK(fwrite(buf, 1, n, out) == n);
-        fclose(in);
-        CHECK(fclose(out) == 0);
-        CHECK(chmod(exe, 0755) == 0);
         char *argv[] = {e->cloister, "store", "add", "--store", e->store, dir, NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("store add: %s", r.err);
-        chomp(r.out);
-        e->busybox = strdup(r.out);
-        tap_run_result_free(&r);
+        e->busybox = build_test_run_ok(argv);
 }
 
 static void teardown(struct env *e)
@@ -106,26 +61,14 @@ static char *add_drv(struct env *e, const char *name, const char *script, const 
         _cleanup_free_ char *file = xasprintf("%s/%s.json", e->tmp, name);
         tap_write_file(file, json, 0644);
         char *argv[] = {e->cloister, "drv", "add", "--store", e->store, file, NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("drv add %s: %s", json, r.err);
-        chomp(r.out);
-        char *drv = strdup(r.out);
-        tap_run_result_free(&r);
-        return drv;
+        return build_test_run_ok(argv);
 }
 
 /* The output path "out" of a .drv in the store. */
 static char *out_path(struct env *e, const char *drv)
 {
         _cleanup_free_ char *file = xasprintf("%s%s", e->store, drv);
-        _cleanup_free_ char *text = tap_read_file(file);
-        CHECK(text);
-        char *p = strstr(text, "(\"out\",\"");
-        CHECK(p);
-        p += 8;
-        return strndup(p, strcspn(p, "\""));
+        return build_test_drv_out(file);
 }
 
 static int build(struct env *e, const char *drv, struct tap_run_result *r)
@@ -146,28 +89,14 @@ static bool exists_in_store(struct env *e, const char *path)
 static void check_no_build_dirs(struct env *e)
 {
         _cleanup_free_ char *p = xasprintf("%s/nix/var/nix/builds", e->store);
-        DIR *d = opendir(p);
-        if (!d)
-                return;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        FAIL("build directory '%s' left behind", de->d_name);
-        closedir(d);
+        build_test_check_dir_empty(p, "build directory");
 }
 
 static char *query(struct env *e, const char *what, const char *path)
 {
         char *argv[] = {e->cloister, "store",      "query",      "--store",
                         e->store,    (char *)what, (char *)path, NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("store query %s: %s", what, r.err);
-        char *out = strdup(r.out);
-        tap_run_result_free(&r);
-        chomp(out);
-        return out;
+        return build_test_run_ok(argv);
 }
 
 TEST_TIMEOUT(trivial_output_registered, 120)
@@ -418,14 +347,7 @@ static char *add_fod(struct env *e, const char *name, const char *script, const 
         _cleanup_free_ char *file = xasprintf("%s/%s.json", e->tmp, name);
         tap_write_file(file, json, 0644);
         char *argv[] = {e->cloister, "drv", "add", "--store", e->store, file, NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("drv add %s: %s", json, r.err);
-        chomp(r.out);
-        char *drv = strdup(r.out);
-        tap_run_result_free(&r);
-        return drv;
+        return build_test_run_ok(argv);
 }
 
 TEST_TIMEOUT(fixed_output_flat_and_impure_env, 120)

@@ -11,6 +11,7 @@
 #include "base/base-cleanup.h"
 #include "store/store-hash.h"
 #include "tap.h"
+#include "build-test.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -35,34 +36,6 @@ struct env {
         char *busybox;   /* its store path */
         char *cloister;
 };
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                FAIL("out of memory");
-        va_end(ap);
-        return s;
-}
-
-/* Root in the initial user namespace, not merely inside `unshare -r`. */
-static bool real_root(void)
-{
-        _cleanup_free_ char *map = tap_read_file("/proc/self/uid_map");
-        unsigned a, b, n;
-        return getuid() == 0 && map && sscanf(map, "%u %u %u", &a, &b, &n) == 3 && a == 0 &&
-               b == 0 && n == 4294967295u;
-}
-
-static void chomp(char *s)
-{
-        size_t n = strlen(s);
-        while (n > 0 && s[n - 1] == '\n')
-                s[--n] = '\0';
-}
 
 static void mkdirs(const char *path, mode_t mode)
 {
@@ -96,29 +69,11 @@ static void setup(struct env *e)
         CHECK(mkdir(e->tmpdir, 0755) == 0);
         CHECK(setenv("TMPDIR", e->tmpdir, 1) == 0);
 
+        build_test_copy_busybox(e->tmp);
         _cleanup_free_ char *dir = xasprintf("%s/busybox", e->tmp);
-        _cleanup_free_ char *bin = xasprintf("%s/busybox/bin", e->tmp);
-        _cleanup_free_ char *exe = xasprintf("%s/busybox/bin/busybox", e->tmp);
-        CHECK(mkdir(dir, 0755) == 0 && mkdir(bin, 0755) == 0);
-        FILE *in = fopen("/bin/busybox", "re");
-        FILE *out = fopen(exe, "we");
-        CHECK(in && out);
-        char buf[65536];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-                CHECK(fwrite(buf, 1, n, out) == n);
-        fclose(in);
-        CHECK(fclose(out) == 0);
-        CHECK(chmod(exe, 0755) == 0);
         char *argv[] = {e->cloister,   "store",      "add", "--store", e->root,
                         "--store-dir", e->store_dir, dir,   NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("store add: %s", r.err);
-        chomp(r.out);
-        e->busybox = strdup(r.out);
-        tap_run_result_free(&r);
+        e->busybox = build_test_run_ok(argv);
 }
 
 static void teardown(struct env *e)
@@ -158,25 +113,13 @@ static char *add_drv(struct env *e, const char *name, const char *script, const 
         tap_write_file(file, json, 0644);
         char *argv[] = {e->cloister,   "drv",        "add", "--store", e->root,
                         "--store-dir", e->store_dir, file,  NULL};
-        struct tap_run_result r;
-        CHECK_OK(tap_run(argv, NULL, 60, &r));
-        if (tap_exit_code(r.status) != 0)
-                FAIL("drv add %s: %s", json, r.err);
-        chomp(r.out);
-        char *drv = strdup(r.out);
-        tap_run_result_free(&r);
-        return drv;
+        return build_test_run_ok(argv);
 }
 
-/* The output path "out" of a .drv in the store. */
+/* The output path "out" of a .drv in the store (through the symlink). */
 static char *out_path(const char *drv)
 {
-        _cleanup_free_ char *text = tap_read_file(drv);
-        CHECK(text);
-        char *p = strstr(text, "(\"out\",\"");
-        CHECK(p);
-        p += 8;
-        return strndup(p, strcspn(p, "\""));
+        return build_test_drv_out(drv);
 }
 
 /* cloister build --option sandbox MODE [more] DRV */
@@ -222,13 +165,8 @@ static char *out_file(const char *out, const char *name)
 /* Nothing left in TMPDIR: every build directory removed. */
 static void check_tmpdir_empty(struct env *e)
 {
-        DIR *d = opendir(e->tmpdir);
-        CHECK(d);
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        FAIL("build directory '%s' left behind in TMPDIR", de->d_name);
-        closedir(d);
+        CHECK(access(e->tmpdir, F_OK) == 0);
+        build_test_check_dir_empty(e->tmpdir, "build directory");
 }
 
 static char *status_line(const char *status, const char *key)
