@@ -322,19 +322,7 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
         r = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask));
         if (r < 0)
                 fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
-        /* we are suspended until the command has exec'd (or failed) */
-        long cmd = start_vfork(command_entry, x->cmd_stack_top, SANDBOX_STACK_SIZE, x);
-        if (cmd < 0)
-                fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
-        if (!x->shared->failed) {
-                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
-                sys_write_all(x->report_fd, &started, sizeof(started));
-        }
-        sys_close(x->err_fd);
-        sys_close(0);
-        sys_close(1);
-        sys_close(2);
-        sandbox_init_run(x, (pid_t)cmd);
+        sandbox_child_start_command(x, NULL, 0);
 }
 
 /* Async-signal-safe: write one file of /proc/PID/. */
@@ -480,14 +468,23 @@ long sandbox_child_start_helper(const struct sandbox_exec *x)
         return sys_clone3(&ca, helper_entry, (void *)x);
 }
 
-/* Async-signal-safe: for sandbox-nons-child.c's PID 1, start the command as
- * run_init() does; returns 1 when it has exec'd, 0 when it failed (its record
- * is on the error pipe), -errno when it could not be started. */
-int sandbox_child_start_command(const struct sandbox_exec *x, long *ret_pid)
+/* Async-signal-safe. */
+void sandbox_child_start_command(const struct sandbox_exec *x, long (*kill_children)(void),
+                                 int parent_died)
 {
+        /* we are suspended until the command has exec'd (or failed) */
         long cmd = start_vfork(command_entry, x->cmd_stack_top, SANDBOX_STACK_SIZE, x);
         if (cmd < 0)
-                return (int)cmd;
-        *ret_pid = cmd;
-        return x->shared->failed ? 0 : 1;
+                fail(x, SANDBOX_STEP_FORK_CMD, (int)-cmd, -1);
+        if (!x->shared->failed) {
+                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
+                sys_write_all(x->report_fd, &started, sizeof(started));
+        }
+        sys_close(x->err_fd);
+        sys_close(0);
+        sys_close(1);
+        sys_close(2);
+        if (kill_children)
+                sandbox_init_run_subreaper(x, (pid_t)cmd, kill_children, parent_died);
+        sandbox_init_run(x, (pid_t)cmd);
 }

@@ -19,7 +19,10 @@ long sandbox_child_start_helper(const struct sandbox_exec *x);
 /* Report a failure on the error pipe. Async-signal-safe. */
 void sandbox_child_fail(const struct sandbox_exec *x, enum sandbox_step step, int err, int index);
 
-/* Start the command (sharing our memory until its exec) from a PID 1 of
- * sandbox-nons-child.c: 1 exec'd, 0 failed and reported, -errno not started.
- * Async-signal-safe. */
-int sandbox_child_start_command(const struct sandbox_exec *x, long *ret_pid);
+/* PID 1's last steps: start the command (sharing our memory until its
+ * exec), say it started, and become its init: in a PID namespace
+ * (kill_children NULL), or as the subreaper of sandbox-nons-child.c with its
+ * kill_children and parent-death signal. Never returns. Async-signal-safe. */
+__attribute__((noreturn)) void sandbox_child_start_command(const struct sandbox_exec *x,
+                                                           long (*kill_children)(void),
+                                                           int parent_died);

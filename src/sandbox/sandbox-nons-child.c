@@ -215,19 +215,7 @@ static int nons_init_entry(void *arg)
         long r = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask));
         if (r < 0)
                 nons_fail(x, SANDBOX_STEP_SIGNALS, (int)-r, -1);
-        long cmd = 0;
-        r = sandbox_child_start_command(x, &cmd);
-        if (r < 0)
-                nons_fail(x, SANDBOX_STEP_FORK_CMD, (int)-r, -1);
-        if (r > 0) {
-                struct sandbox_report started = {SANDBOX_REPORT_STARTED, 0, cmd};
-                sys_write_all(x->report_fd, &started, sizeof(started));
-        }
-        sys_close(x->err_fd);
-        sys_close(0);
-        sys_close(1);
-        sys_close(2);
-        sandbox_init_run_subreaper(x, (pid_t)cmd, kill_children, NONS_PARENT_DIED);
+        sandbox_child_start_command(x, kill_children, NONS_PARENT_DIED);
 }
 
 /* Async-signal-safe: the reaper, the parent's child, with a copy of its
