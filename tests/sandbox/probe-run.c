@@ -82,6 +82,31 @@ void pr_run(const char *const *opts, const char *const *cmd, struct tap_run_resu
         free(argv);
 }
 
+void pr_run_probe(const char *probe_rel, const char *const *opts, const char *const *cmd,
+                  struct tap_run_result *res)
+{
+        char *probe = tap_build_path(probe_rel);
+        size_t n = count(opts) + count(cmd) + 8;
+        const char **argv = calloc(n, sizeof(char *));
+        size_t i = 0;
+        argv[i++] = pr_cloister();
+        argv[i++] = "run";
+        argv[i++] = "--ro-bind";
+        argv[i++] = probe;
+        argv[i++] = "/p";
+        for (size_t j = 0; opts && opts[j]; j++)
+                argv[i++] = opts[j];
+        argv[i++] = "--";
+        for (size_t j = 0; cmd && cmd[j]; j++)
+                argv[i++] = cmd[j];
+        argv[i] = NULL;
+        int r = tap_run((char *const *)argv, NULL, 60, res);
+        if (r < 0)
+                FAIL("run cloister: %s", strerror(-r));
+        free(argv);
+        free(probe);
+}
+
 char *pr_kv(const char *out, const char *key)
 {
         size_t klen = strlen(key);

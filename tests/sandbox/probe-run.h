@@ -24,6 +24,12 @@ char **pr_argv(const char *const *opts, const char *const *cmd);
 /* Run and capture (timeout 30 s); FAILs when the run itself fails. */
 void pr_run(const char *const *opts, const char *const *cmd, struct tap_run_result *res);
 
+/* `cloister run --ro-bind PROBE /p OPTS... -- CMD...` for another probe of
+ * the build tree (probe_rel, e.g. "tests/probe/probe-harden"); CMD names
+ * /p itself. FAILs if it cannot be run at all. */
+void pr_run_probe(const char *probe_rel, const char *const *opts, const char *const *cmd,
+                  struct tap_run_result *res);
+
 /* The value of the first "key=value" line, malloc'd, or NULL. */
 char *pr_kv(const char *out, const char *key);
 /* Like pr_kv, but FAILs (showing the output) when the key is missing. */

@@ -3,6 +3,7 @@
  * cpu accounting, kill and rmdir of everything, bad parents refused with
  * nothing made. As an unprivileged user (no writable cgroup on this host) it
  * checks the fallback: one warning, limits as rlimits. */
+#include "probe-run.h"
 #include "tap.h"
 
 #include "base/base-cleanup.h"
@@ -18,16 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Real root of the host (not root of a user namespace): cgroups are
- * writable here only then. */
-static int real_root(void)
-{
-        if (geteuid() != 0)
-                return 0;
-        _cleanup_free_ char *map = tap_read_file("/proc/self/uid_map");
-        return map && strstr(map, "4294967295") != NULL;
-}
 
 /* Count the leaves sandbox-cgroup.c makes ("cloister-PID-N") anywhere below
  * dir (depth-limited): those of process own when own > 0, else the leaked
@@ -145,7 +136,7 @@ static int run_in(struct sandbox_cgroup *cg, char *const argv[], unsigned timeou
  * that do not return here). Not a skip: there is nothing missing to install. */
 #define need_cgroups()                                                                             \
         do {                                                                                       \
-                if (!real_root()) {                                                                \
+                if (!pr_real_root()) {                                                                \
                         tap_diag("no writable cgroup for this user: fallback tested instead");     \
                         return;                                                                    \
                 }                                                                                  \
@@ -411,7 +402,7 @@ TEST(hundred_sandboxes_leave_nothing)
 
 TEST(unprivileged_falls_back_to_rlimits_and_warns_once)
 {
-        if (real_root()) {
+        if (pr_real_root()) {
                 tap_diag("real root can write cgroups here: covered above");
                 return;
         }
@@ -439,27 +430,7 @@ TEST(unprivileged_falls_back_to_rlimits_and_warns_once)
 
 static void cl_run(const char *const *opts, const char *const *args, struct tap_run_result *res)
 {
-        static char *cloister, *probe;
-        if (!cloister) {
-                cloister = tap_build_path("src/cloister");
-                probe = tap_build_path("tests/probe/probe-harden");
-        }
-        const char *argv[64];
-        size_t n = 0;
-        argv[n++] = cloister;
-        argv[n++] = "run";
-        argv[n++] = "--ro-bind";
-        argv[n++] = probe;
-        argv[n++] = "/p";
-        for (; opts && *opts; opts++)
-                argv[n++] = *opts;
-        argv[n++] = "--";
-        for (; *args; args++)
-                argv[n++] = *args;
-        argv[n] = NULL;
-        int r = tap_run((char *const *)argv, NULL, 60, res);
-        if (r < 0)
-                FAIL("run cloister: %s", strerror(-r));
+        pr_run_probe("tests/probe/probe-harden", opts, args, res);
 }
 
 #define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -479,7 +450,7 @@ TEST(run_sees_its_cgroup_as_root)
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         tap_diag("%s", res.out);
         CHECK(strstr(res.out, "0::/\n") != NULL);
-        if (real_root())
+        if (pr_real_root())
                 CHECK(strstr(res.out, ":memory:/\n") != NULL);
         tap_run_result_free(&res);
 }
@@ -492,7 +463,7 @@ TEST(run_memory_max_counts_tmpfs_and_cloister_survives)
         struct tap_run_result res;
         cl_run(OPTS("--memory-max", "32M", "--tmpfs", "/t"), OPTS("/p", "fill", "/t/f", "256"),
                &res);
-        if (real_root()) {
+        if (pr_real_root()) {
                 CHECK_INT(tap_exit_code(res.status), ==, 128 + 9);
                 CHECK(strstr(res.err, "memory and was killed (--memory-max)") != NULL);
         } else {
@@ -507,7 +478,7 @@ TEST(run_memory_max_kills_a_hog)
 {
         struct tap_run_result res;
         cl_run(OPTS("--memory-max", "32M"), OPTS("/p", "hog", "256"), &res);
-        if (real_root()) {
+        if (pr_real_root()) {
                 CHECK_INT(tap_exit_code(res.status), ==, 128 + 9);
                 CHECK(strstr(res.err, "cloister: the command used more than 33554432 bytes of "
                                       "memory and was killed (--memory-max)") != NULL);
@@ -526,7 +497,7 @@ TEST(run_warns_once_when_cgroups_are_unavailable)
                OPTS("/p", "uname"), &res);
         CHECK_INT(tap_exit_code(res.status), ==, 0);
         int n = count_str(res.err, "cgroup limits and accounting are unavailable");
-        if (real_root()) {
+        if (pr_real_root()) {
                 CHECK_INT(n, ==, 0);
         } else {
                 tap_diag("%s", res.err);
@@ -544,7 +515,7 @@ TEST(run_pids_max_becomes_nproc_without_cgroups)
         cl_run(OPTS("--pids-max", "64", "--ro-bind", "/bin/busybox", "/bin/busybox"),
                OPTS("/bin/busybox", "sh", "-c", "ulimit -u"), &res);
         CHECK_INT(tap_exit_code(res.status), ==, 0);
-        if (real_root())
+        if (pr_real_root())
                 CHECK(strcmp(res.out, "64\n") != 0); /* the cgroup does it */
         else
                 CHECK_STR(res.out, "64\n");
@@ -568,11 +539,11 @@ TEST(run_cpu_accounting_in_json)
         CHECK(n > 0);
         buf[n] = '\0';
         tap_diag("%s", buf);
-        const char *key = real_root() ? "\"cgroup-user-time\":" : "\"user-time\":";
+        const char *key = pr_real_root() ? "\"cgroup-user-time\":" : "\"user-time\":";
         const char *v = strstr(buf, key);
         CHECK(v);
         CHECK(strtod(v + strlen(key), NULL) >= 0.2);
-        if (real_root())
+        if (pr_real_root())
                 CHECK(strstr(buf, "\"memory-peak-source\":\"cgroup\"") != NULL);
 }
 

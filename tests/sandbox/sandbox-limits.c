@@ -1,6 +1,7 @@
 /* cloister run's time, silence and output limits, personality, ASLR, umask,
  * rlimits, the JSON status stream and bad input, each seen from inside the
  * sandbox (probe-harden, busybox) or from the exit status and message. */
+#include "probe-run.h"
 #include "tap.h"
 
 #include "base/base-cleanup.h"
@@ -15,30 +16,11 @@
 /* cloister run --ro-bind probe /p --ro-bind busybox /bin/busybox OPTS -- ARGS */
 static void run(const char *const *opts, const char *const *args, struct tap_run_result *res)
 {
-        static char *cloister, *probe;
-        if (!cloister) {
-                cloister = tap_build_path("src/cloister");
-                probe = tap_build_path("tests/probe/probe-harden");
-        }
-        const char *argv[64];
-        size_t n = 0;
-        argv[n++] = cloister;
-        argv[n++] = "run";
-        argv[n++] = "--ro-bind";
-        argv[n++] = probe;
-        argv[n++] = "/p";
-        argv[n++] = "--ro-bind";
-        argv[n++] = "/bin/busybox";
-        argv[n++] = "/bin/busybox";
-        for (; opts && *opts; opts++)
-                argv[n++] = *opts;
-        argv[n++] = "--";
-        for (; *args; args++)
-                argv[n++] = *args;
-        argv[n] = NULL;
-        int r = tap_run((char *const *)argv, NULL, 60, res);
-        if (r < 0)
-                FAIL("run cloister: %s", strerror(-r));
+        const char *all[64] = {"--ro-bind", "/bin/busybox", "/bin/busybox"};
+        size_t n = 3;
+        for (; opts && *opts && n < 63; opts++)
+                all[n++] = *opts;
+        pr_run_probe("tests/probe/probe-harden", all, args, res);
 }
 
 #define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})

@@ -2,6 +2,7 @@
  * where the host runs 32-bit code) makes each denied call raw under
  * `cloister run` and reports the errno it got; --seccomp=off shows each check
  * can fail; a shell script of what builds really do keeps working. */
+#include "probe-run.h"
 #include "tap.h"
 
 #include "base/base-cleanup.h"
@@ -18,26 +19,12 @@
 static char *run_probe(const char *probe_rel, const char *const *extra, const char *const *args,
                        int *ret_code, char **ret_err)
 {
-        _cleanup_free_ char *cloister = tap_build_path("src/cloister");
-        _cleanup_free_ char *probe = tap_build_path(probe_rel);
-        const char *argv[64];
-        size_t n = 0;
-        argv[n++] = cloister;
-        argv[n++] = "run";
-        argv[n++] = "--ro-bind";
-        argv[n++] = probe;
-        argv[n++] = "/p";
-        for (; extra && *extra; extra++)
-                argv[n++] = *extra;
-        argv[n++] = "--";
-        argv[n++] = "/p";
-        for (; *args; args++)
-                argv[n++] = *args;
-        argv[n] = NULL;
+        const char *cmd[64] = {"/p"};
+        size_t n = 1;
+        for (; *args && n < 63; args++)
+                cmd[n++] = *args;
         struct tap_run_result res;
-        int r = tap_run((char *const *)argv, NULL, 60, &res);
-        if (r < 0)
-                FAIL("run cloister: %s", strerror(-r));
+        pr_run_probe(probe_rel, extra, cmd, &res);
         *ret_code = tap_exit_code(res.status);
         if (ret_err)
                 *ret_err = res.err;
