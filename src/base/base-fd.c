@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Async-signal-safe. */
@@ -17,6 +18,24 @@ int fd_write_all(int fd, const void *buf, size_t len)
         const char *p = buf;
         while (len > 0) {
                 ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* send() with MSG_NOSIGNAL, so that a peer that went away gives EPIPE rather
+ * than a SIGPIPE that kills the process. */
+int fd_send_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -10,6 +10,9 @@
 /* Write all of buf; returns 0 or -errno. Async-signal-safe. */
 int fd_write_all(int fd, const void *buf, size_t len);
 
+/* The same on a socket, never raising SIGPIPE: a closed peer is -EPIPE. */
+int fd_send_all(int fd, const void *buf, size_t len);
+
 /* Read until len bytes or end of file; returns bytes read or -errno.
  * Async-signal-safe. */
 ssize_t fd_read_full(int fd, void *buf, size_t len);

@@ -260,19 +260,8 @@ struct dumper {
 
 static int send_all(void *userdata, const void *data, size_t len, struct cl_error *err)
 {
-        int fd = *(int *)userdata;
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return cl_err(err, errno, "copy into the store");
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        int r = fd_send_all(*(int *)userdata, data, len);
+        return r < 0 ? cl_err(err, -r, "copy into the store") : 0;
 }
 
 static void *dumper_run(void *arg)

@@ -156,7 +156,7 @@ static int temproots_send(struct store_temproots *t, const char *store_path, str
         _cleanup_free_ char *line = NULL;
         if (asprintf(&line, "%s\n", store_path) < 0)
                 return cl_err(err, ENOMEM, "send GC root");
-        int r = fd_write_all(t->socket_fd, line, strlen(line));
+        int r = fd_send_all(t->socket_fd, line, strlen(line));
         char c = 0;
         if (r == 0) {
                 ssize_t n = fd_read_full(t->socket_fd, &c, 1);

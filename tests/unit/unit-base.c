@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 TEST(error_carries_reason_and_code)
@@ -65,6 +67,18 @@ TEST(fd_roundtrip)
         CHECK_STR(data, "hello");
         free(data);
         close(p[0]);
+}
+
+/* A peer that went away (the garbage collector ending while a root is sent)
+ * is an error to handle, not a SIGPIPE that kills cloister. */
+TEST(fd_send_all_to_a_closed_peer_is_epipe)
+{
+        signal(SIGPIPE, SIG_DFL);
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        close(sv[1]);
+        CHECK_INT(fd_send_all(sv[0], "x", 1), ==, -EPIPE);
+        close(sv[0]);
 }
 
 TEST(fd_read_all_refuses_oversize)
