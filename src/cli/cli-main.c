@@ -11,6 +11,7 @@
 #include "cloister/cloister.h"
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,12 @@ void cli_usage(int to_stderr)
 int main(int argc, char **argv)
 {
         log_set_program("cloister");
+        /* A reader that goes away (`cloister ... | head`) is an error a write
+         * returns (EPIPE), never a signal that kills us halfway: a sandbox's
+         * cgroups, a build's temporary directory or a store lock would be
+         * left behind. The sandbox's processes start with every signal at
+         * its default again (the helper resets them). */
+        signal(SIGPIPE, SIG_IGN);
         if (argc < 2) {
                 cli_usage(1);
                 return CL_EXIT_USAGE;

@@ -199,6 +199,9 @@ void sandbox_harden_started(struct sandbox_harden *h)
                 h->kill_pending = 0;
 }
 
+/* Pass one read's worth of the command's stream i on to ours: 1 when more
+ * may follow, 2 when nothing is there now, 0 at its end, 3 when our own
+ * reader is gone, or -errno. */
 static int relay_once(struct sandbox_harden *h, int i)
 {
         char buf[65536];
@@ -224,8 +227,12 @@ static int relay_once(struct sandbox_harden *h, int i)
                 ssize_t w = write(h->relay_to[i], p, keep);
                 if (w < 0 && errno == EINTR)
                         continue;
+                /* our reader is gone: stop reading, so that the command's
+                 * next write fails as it would without the relay */
+                if (w < 0 && errno == EPIPE)
+                        return 3;
                 if (w < 0)
-                        break; /* our own output is gone: keep counting */
+                        break; /* our own output fails otherwise: keep counting */
                 p += w;
                 keep -= (size_t)w;
         }
@@ -243,7 +250,7 @@ static int on_relay(struct sandbox_loop *loop, int fd, uint32_t events, void *da
         int r = relay_once(h, i);
         if (r < 0)
                 return cl_err(err, -r, "relay the command's output");
-        if (r == 0) {
+        if (r == 0 || r == 3) {
                 sandbox_loop_remove_fd(loop, fd);
                 close(h->relay[i]);
                 h->relay[i] = -1;

@@ -85,6 +85,28 @@ TEST(round_trip_through_pipes)
         tap_rm_rf(dir);
 }
 
+/* A reader that goes away early is a clear error, not a death by SIGPIPE. */
+TEST(dump_into_a_closed_pipe_says_so)
+{
+        _cleanup_free_ char *dir = tap_mkdtemp();
+        CHECK(chdir(dir) == 0);
+        CHECK(mkdir("t", 0755) == 0);
+        char block[65536] = {0};
+        FILE *f = fopen("t/big", "w");
+        CHECK(f != NULL);
+        for (int i = 0; i < 64; i++)
+                CHECK(fwrite(block, 1, sizeof(block), f) == sizeof(block));
+        CHECK(fclose(f) == 0);
+        _cleanup_free_ char *out = NULL;
+        /* sh's status of the pipeline's first element, and its stderr */
+        CHECK_INT(run("{ \"$1\" store dump t 2> err; echo $? > code; } | head -c 1 > /dev/null; "
+                      "cat code err",
+                      NULL, NULL, &out, NULL),
+                  ==, 0);
+        CHECK_STR(out, "1\ncloister: write NAR: Broken pipe\n");
+        tap_rm_rf(dir);
+}
+
 TEST(bad_nar_leaves_nothing)
 {
         _cleanup_free_ char *dir = tap_mkdtemp();

@@ -261,7 +261,7 @@ static int cmd_caps(void)
         if (read_small("/proc/self/status", st, sizeof(st)) < 0)
                 die("read /proc/self/status");
         const char *keys[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs",
-                              "Seccomp"};
+                              "Seccomp", "SigIgn", "SigBlk"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 status_field(st, keys[i], v, sizeof(v));
                 printf("%s=%s\n", keys[i], v);

@@ -599,6 +599,40 @@ TEST_TIMEOUT(run_fork_bomb_is_contained_and_killed, 60)
         CHECK_INT(all_leaves(), ==, before);
 }
 
+/* `cloister run ... | head`: when cloister's own reader goes away, the
+ * output relay (here for --max-output) stops, the command's next write fails
+ * as it would without cloister (SIGPIPE), and cloister, not killed by that
+ * signal itself, ends the sandbox and removes its cgroups. */
+TEST_TIMEOUT(run_output_reader_gone_leaves_nothing, 60)
+{
+        int before = all_leaves();
+        _cleanup_free_ char *probe = tap_build_path("tests/probe/probe-harden");
+        const char *argv[] = {pr_cloister(), "run", "--ro-bind", probe, "/p",
+                              "--ro-bind", "/bin/busybox", "/bin/busybox",
+                              "--max-output", "1000000000", "--", "/bin/busybox", "yes", NULL};
+        int out[2];
+        CHECK(pipe(out) == 0);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                dup2(out[1], 1);
+                close(out[0]);
+                close(out[1]);
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(out[1]);
+        char buf[64];
+        CHECK(read(out[0], buf, sizeof(buf)) > 0);
+        close(out[0]);
+        int status;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        /* exited (not killed), with the command's death by SIGPIPE */
+        CHECK(WIFEXITED(status));
+        CHECK_INT(WEXITSTATUS(status), ==, 128 + SIGPIPE);
+        CHECK_INT(all_leaves(), ==, before);
+}
+
 TEST(run_bad_cgroup_parent_leaves_nothing)
 {
         int before = all_leaves();

@@ -5,6 +5,7 @@
 #include "probe-run.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,25 @@ TEST(no_privileges_left)
         /* getsid() is 0 when the session leader is outside the sandbox's
          * PID namespace, i.e. the command would share cloister's session */
         CHECK(atoi(pr_need(&res, "sid")) > 0);
+}
+
+/* The command starts with every signal at its default and none blocked,
+ * whatever cloister's caller left ignored or blocked (cloister itself ignores
+ * SIGPIPE). */
+TEST(signals_start_at_their_defaults)
+{
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGUSR2, SIG_IGN);
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        struct tap_run_result res;
+        run_ok(NULL, V("caps"), &res);
+        CHECK_STR(pr_need(&res, "SigIgn"), "0000000000000000");
+        CHECK_STR(pr_need(&res, "SigBlk"), "0000000000000000");
 }
 
 /* The host's view of the running command: its uid and gid (all four of
