@@ -9,6 +9,7 @@
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
+#include "sandbox/sandbox-exec.h"
 #include "config.h"
 
 #include <signal.h>
@@ -43,6 +44,15 @@ int main(int argc, char **argv)
          * left behind. The sandbox's processes start with every signal at
          * its default again (the helper resets them). */
         signal(SIGPIPE, SIG_IGN);
+        /* where our command line is, for the sandboxes' PID 1 to hide it */
+        size_t len = 0;
+        for (int i = 0; i < argc; i++) {
+                if (argv[i] != argv[0] + len)
+                        break; /* not laid out by exec: leave it */
+                len += strlen(argv[i]) + 1;
+                if (i == argc - 1)
+                        sandbox_set_cmdline_area(argv[0], len);
+        }
         if (argc < 2) {
                 cli_usage(1);
                 return CL_EXIT_USAGE;

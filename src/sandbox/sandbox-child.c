@@ -270,6 +270,17 @@ static void wait_for_maps(const struct sandbox_exec *x)
         sys_close(fd);
 }
 
+/* Async-signal-safe: overwrite our copy of the caller's command line (what
+ * /proc/1/cmdline shows the command) with "cloister-init" and NULs. */
+static void hide_cmdline(const struct sandbox_exec *x)
+{
+        static const char name[] = "cloister-init";
+        if (!x->cmdline || x->cmdline_len == 0)
+                return;
+        for (size_t i = 0; i < x->cmdline_len; i++)
+                x->cmdline[i] = i < sizeof(name) - 1 && i + 1 < x->cmdline_len ? name[i] : '\0';
+}
+
 /* Async-signal-safe: the sandbox's PID 1, a child of the parent (the helper
  * started it with CLONE_PARENT). Builds the world, gives up every privilege,
  * forks the command and becomes its init. The parent's pidfd lets it notice
@@ -317,6 +328,7 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
         drop_caps(x);
         /* the command (same uid) must not be able to ptrace or read PID 1 */
         sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
+        hide_cmdline(x);
 
         uint64_t mask = sandbox_init_signal_mask();
         r = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask));

@@ -282,8 +282,22 @@ static int cmd_pid(void)
         } else {
                 printf("pid1_comm=\n");
         }
-        if (read_small("/proc/1/cmdline", buf, sizeof(buf)) > 0)
-                printf("pid1_exe=%s\n", buf);
+        /* the whole command line, NULs as spaces, trailing ones cut */
+        int fd1 = open("/proc/1/cmdline", O_RDONLY | O_CLOEXEC);
+        ssize_t len = fd1 >= 0 ? read(fd1, buf, sizeof(buf) - 1) : -1;
+        if (fd1 >= 0)
+                close(fd1);
+        if (len < 0)
+                printf("pid1_cmdline=(%s)\n", errname(errno));
+        else {
+                while (len > 0 && buf[len - 1] == '\0')
+                        len--;
+                for (ssize_t i = 0; i < len; i++)
+                        if (buf[i] == '\0')
+                                buf[i] = ' ';
+                buf[len] = '\0';
+                printf("pid1_cmdline=%s\n", buf);
+        }
         if (list_pids(buf, sizeof(buf), &count) < 0)
                 die("opendir /proc");
         printf("proc_pids=%s\nproc_count=%d\n", buf, count);
@@ -304,6 +318,11 @@ static int cmd_pid(void)
         printf("pid1_vm_read=%s\n", n >= 0 ? "ok" : errname(errno));
         n = readlink("/proc/1/exe", buf, sizeof(buf) - 1);
         printf("pid1_exe_link=%s\n", n >= 0 ? "ok" : errname(errno));
+        fd = open("/proc/1/environ", O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+        printf("pid1_environ=%s\n", n >= 0 ? "ok" : errname(errno));
+        if (fd >= 0)
+                close(fd);
         return 0;
 }
 

@@ -70,17 +70,21 @@ TEST(pid1_is_init_and_proc_is_private)
         CHECK_STR(pr_need(&res, "proc_pids"), expect);
 }
 
-/* PID 1 shares the command's uid (and, as real root, cloister's own memory):
- * the command must not be able to trace it or read its memory. The filter is
+/* PID 1 shares the command's uid and holds a copy of cloister's memory
+ * (its environment, its command line): the command must not be able to
+ * trace it or read its memory or environment, and its command line, which
+ * any process may read, no longer says anything of the host. The filter is
  * off, so that what stops it is PID 1's protection, not the allowlist. */
 TEST(pid1_is_out_of_the_commands_reach)
 {
         struct tap_run_result res;
-        run_ok(V("--seccomp=off"), V("pid"), &res);
+        run_ok(V("--seccomp=off", "--setenv", "MARK", "host-secret-path"), V("pid"), &res);
         CHECK_STR(pr_need(&res, "pid1_ptrace"), "EPERM");
         CHECK_STR(pr_need(&res, "pid1_mem"), "EACCES");
         CHECK_STR(pr_need(&res, "pid1_vm_read"), "EPERM");
         CHECK_STR(pr_need(&res, "pid1_exe_link"), "EACCES");
+        CHECK_STR(pr_need(&res, "pid1_environ"), "EACCES");
+        CHECK_STR(pr_need(&res, "pid1_cmdline"), "cloister-init");
 }
 
 static void forward_one(struct pr_spawn *s, int sig, const char *name)
