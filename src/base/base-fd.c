@@ -30,7 +30,7 @@ int fd_write_all(int fd, const void *buf, size_t len)
 }
 
 /* send() with MSG_NOSIGNAL, so that a peer that went away gives EPIPE rather
- * than a SIGPIPE that kills the process. */
+ * than a SIGPIPE that kills the process. Async-signal-safe. */
 int fd_send_all(int fd, const void *buf, size_t len)
 {
         const char *p = buf;

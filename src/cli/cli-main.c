@@ -9,10 +9,12 @@
 
 #include "base/base-log.h"
 #include "cloister/cloister.h"
-#include "sandbox/sandbox-exec.h"
+#include "sandbox/sandbox-run.h"
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +37,17 @@ void cli_usage(int to_stderr)
         fprintf(f, "\n'cloister COMMAND --help' describes a command; see also cloister(1).\n");
 }
 
+/* What was printed to standard output reached it, or the exit says why not
+ * (with SIGPIPE ignored, a reader that left shows up here). */
+static int finish_stdout(int code)
+{
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                log_error("write standard output: %s", strerror(errno));
+                return code == CL_EXIT_OK ? CL_EXIT_FAILURE : code;
+        }
+        return code;
+}
+
 int main(int argc, char **argv)
 {
         log_set_program("cloister");
@@ -47,7 +60,7 @@ int main(int argc, char **argv)
         /* where our command line is, for the sandboxes' PID 1 to hide it */
         size_t len = 0;
         for (int i = 0; i < argc; i++) {
-                if (argv[i] != argv[0] + len)
+                if ((uintptr_t)argv[i] != (uintptr_t)argv[0] + len)
                         break; /* not laid out by exec: leave it */
                 len += strlen(argv[i]) + 1;
                 if (i == argc - 1)
@@ -60,15 +73,15 @@ int main(int argc, char **argv)
         const char *name = argv[1];
         if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
                 cli_usage(0);
-                return CL_EXIT_OK;
+                return finish_stdout(CL_EXIT_OK);
         }
         if (strcmp(name, "--version") == 0) {
                 printf("cloister %s\n", CL_VERSION);
-                return CL_EXIT_OK;
+                return finish_stdout(CL_EXIT_OK);
         }
         for (const struct cli_command *c = commands; c->name; c++)
                 if (strcmp(c->name, name) == 0)
-                        return c->main(argc - 1, argv + 1);
+                        return finish_stdout(c->main(argc - 1, argv + 1));
         log_error("unknown command '%s' (see 'cloister --help')", name);
         return CL_EXIT_USAGE;
 }

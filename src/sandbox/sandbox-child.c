@@ -289,6 +289,8 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
 {
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
+        /* while the helper writes our maps: writing our copy costs a fault */
+        hide_cmdline(x);
         wait_for_maps(x);
         /* the cgroup leaves are joined: their fds are of no use in here */
         sys_close(plan->cgroup_dir_fd);
@@ -328,7 +330,6 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
         drop_caps(x);
         /* the command (same uid) must not be able to ptrace or read PID 1 */
         sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
-        hide_cmdline(x);
 
         uint64_t mask = sandbox_init_signal_mask();
         r = sys4(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask));

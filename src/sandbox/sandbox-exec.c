@@ -198,15 +198,6 @@ static int cmp_int(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-static char *cmdline_start;
-static size_t cmdline_len;
-
-void sandbox_set_cmdline_area(char *start, size_t len)
-{
-        cmdline_start = start;
-        cmdline_len = len;
-}
-
 int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *host,
                          struct sandbox_exec **ret, struct cl_error *err)
 {
@@ -217,8 +208,6 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
                 return cl_err(err, ENOMEM, "plan");
         x->plan = plan;
         x->err_fd = x->report_fd = -1;
-        x->cmdline = cmdline_start;
-        x->cmdline_len = cmdline_len;
 
         int r = resolve_sources(plan, err);
         if (r < 0)

@@ -144,12 +144,6 @@ struct sandbox_exec {
 
 /* Lay the plan out for the child (sandbox-exec.c); the result is freed
  * with sandbox_exec_free. */
-/* The process's own argv strings, contiguous from argv[0] as exec lays
- * them out (the CLI's main says where). Every PID 1 made afterwards hides
- * them: /proc/1/cmdline, which the command may read, says "cloister-init"
- * instead of the host paths and options of the caller's command line. */
-void sandbox_set_cmdline_area(char *start, size_t len);
-
 int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *host,
                          struct sandbox_exec **ret, struct cl_error *err);
 void sandbox_exec_free(struct sandbox_exec *x);

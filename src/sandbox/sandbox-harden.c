@@ -223,6 +223,7 @@ static int relay_once(struct sandbox_harden *h, int i)
         }
         h->output_bytes += (uint64_t)n;
         const char *p = buf;
+        int reader_gone = 0;
         while (keep > 0) {
                 ssize_t w = write(h->relay_to[i], p, keep);
                 if (w < 0 && errno == EINTR)
@@ -230,15 +231,15 @@ static int relay_once(struct sandbox_harden *h, int i)
                 /* our reader is gone: stop reading, so that the command's
                  * next write fails as it would without the relay */
                 if (w < 0 && errno == EPIPE)
-                        return 3;
+                        reader_gone = 1;
                 if (w < 0)
-                        break; /* our own output fails otherwise: keep counting */
+                        break; /* otherwise our own output fails: keep counting */
                 p += w;
                 keep -= (size_t)w;
         }
         if (h->limits.max_output > 0 && h->output_bytes > h->limits.max_output)
                 fire(h, SANDBOX_LIMIT_OUTPUT);
-        return 1;
+        return reader_gone ? 3 : 1;
 }
 
 static int on_relay(struct sandbox_loop *loop, int fd, uint32_t events, void *data,

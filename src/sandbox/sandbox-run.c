@@ -175,6 +175,15 @@ void sandbox_free(struct sandbox *sb)
 
 static int drain_err(struct sandbox *sb);
 
+static char *cmdline_start;
+static size_t cmdline_len;
+
+void sandbox_set_cmdline_area(char *start, size_t len)
+{
+        cmdline_start = start;
+        cmdline_len = len;
+}
+
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err)
 {
         struct sandbox_host host;
@@ -189,6 +198,8 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
+        x->cmdline = cmdline_start;
+        x->cmdline_len = cmdline_len;
         r = map_stacks(sb, x, err);
         if (r < 0)
                 return r;

@@ -30,6 +30,12 @@ typedef void (*sandbox_started_fn)(struct sandbox *sb, void *data);
  * says how); the sandbox has left the loop by then and may be freed. */
 typedef void (*sandbox_ended_fn)(struct sandbox *sb, void *data);
 
+/* The process's own argv strings, contiguous from argv[0] as exec lays
+ * them out (the CLI's main says where). Every PID 1 made afterwards hides
+ * them: /proc/1/cmdline, which the command may read, says "cloister-init"
+ * instead of the host paths and options of the caller's command line. */
+void sandbox_set_cmdline_area(char *start, size_t len);
+
 /* Fork the sandbox for plan (compiled against this host first). Must be
  * called from a thread that lives as long as the sandbox: the sandbox gets
  * SIGKILL when that thread ends (PR_SET_PDEATHSIG). A bad plan (missing bind

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int run(const char *script, const char *a1, const char *a2, char **out, char **err)
@@ -105,6 +106,41 @@ TEST(dump_into_a_closed_pipe_says_so)
                   ==, 0);
         CHECK_STR(out, "1\ncloister: write NAR: Broken pipe\n");
         tap_rm_rf(dir);
+}
+
+/* `cloister --help` and `cloister store --help` with standard output a pipe
+ * whose reader has already gone: a message and exit 1, not a silent 0. */
+TEST(help_into_a_closed_pipe_says_so)
+{
+        _cleanup_free_ char *bin = tap_build_path("src/cloister");
+        const char *const cases[][3] = {{"--help", NULL}, {"store", "--help"}};
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int out[2], err[2];
+                CHECK(pipe(out) == 0 && pipe(err) == 0);
+                close(out[0]);
+                pid_t pid = fork();
+                CHECK(pid >= 0);
+                if (pid == 0) {
+                        dup2(out[1], 1);
+                        dup2(err[1], 2);
+                        execl(bin, bin, cases[i][0], cases[i][1], (char *)NULL);
+                        _exit(127);
+                }
+                close(out[1]);
+                close(err[1]);
+                char msg[512] = {0};
+                size_t got = 0;
+                ssize_t n;
+                while (got < sizeof(msg) - 1 &&
+                       (n = read(err[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+                        got += (size_t)n;
+                close(err[0]);
+                int status;
+                CHECK(waitpid(pid, &status, 0) == pid);
+                CHECK(WIFEXITED(status));
+                CHECK_INT(WEXITSTATUS(status), ==, 1);
+                CHECK_STR(msg, "cloister: write standard output: Broken pipe\n");
+        }
 }
 
 TEST(bad_nar_leaves_nothing)

@@ -260,8 +260,8 @@ static int cmd_caps(void)
         char st[8192], v[128];
         if (read_small("/proc/self/status", st, sizeof(st)) < 0)
                 die("read /proc/self/status");
-        const char *keys[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs",
-                              "Seccomp", "SigIgn", "SigBlk"};
+        const char *keys[] = {"CapInh",     "CapPrm",  "CapEff", "CapBnd", "CapAmb",
+                              "NoNewPrivs", "Seccomp", "SigIgn", "SigBlk"};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 status_field(st, keys[i], v, sizeof(v));
                 printf("%s=%s\n", keys[i], v);

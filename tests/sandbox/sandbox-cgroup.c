@@ -605,11 +605,12 @@ TEST_TIMEOUT(run_fork_bomb_is_contained_and_killed, 60)
  * signal itself, ends the sandbox and removes its cgroups. */
 TEST_TIMEOUT(run_output_reader_gone_leaves_nothing, 60)
 {
-        int before = all_leaves();
-        _cleanup_free_ char *probe = tap_build_path("tests/probe/probe-harden");
-        const char *argv[] = {pr_cloister(), "run", "--ro-bind", probe, "/p",
-                              "--ro-bind", "/bin/busybox", "/bin/busybox",
-                              "--max-output", "1000000000", "--", "/bin/busybox", "yes", NULL};
+        if (access("/bin/busybox", X_OK) < 0)
+                FAIL("/bin/busybox (busybox-static) is not installed");
+        int before = own_parent_leaves();
+        const char *argv[] = {pr_cloister(),  "run",          "--ro-bind",  "/bin/busybox",
+                              "/bin/busybox", "--max-output", "1000000000", "--",
+                              "/bin/busybox", "yes",          NULL};
         int out[2];
         CHECK(pipe(out) == 0);
         pid_t pid = fork();
@@ -630,7 +631,7 @@ TEST_TIMEOUT(run_output_reader_gone_leaves_nothing, 60)
         /* exited (not killed), with the command's death by SIGPIPE */
         CHECK(WIFEXITED(status));
         CHECK_INT(WEXITSTATUS(status), ==, 128 + SIGPIPE);
-        CHECK_INT(all_leaves(), ==, before);
+        CHECK_INT(own_parent_leaves(), <=, before);
 }
 
 TEST(run_bad_cgroup_parent_leaves_nothing)

@@ -78,6 +78,7 @@ TEST(pid1_is_init_and_proc_is_private)
 TEST(pid1_is_out_of_the_commands_reach)
 {
         struct tap_run_result res;
+        /* the option's value stands for what cloister's command line may hold */
         run_ok(V("--seccomp=off", "--setenv", "MARK", "host-secret-path"), V("pid"), &res);
         CHECK_STR(pr_need(&res, "pid1_ptrace"), "EPERM");
         CHECK_STR(pr_need(&res, "pid1_mem"), "EACCES");
