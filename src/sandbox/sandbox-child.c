@@ -270,17 +270,6 @@ static void wait_for_maps(const struct sandbox_exec *x)
         sys_close(fd);
 }
 
-/* Async-signal-safe: overwrite our copy of the caller's command line (what
- * /proc/1/cmdline shows the command) with "cloister-init" and NULs. */
-static void hide_cmdline(const struct sandbox_exec *x)
-{
-        static const char name[] = "cloister-init";
-        if (!x->cmdline || x->cmdline_len == 0)
-                return;
-        for (size_t i = 0; i < x->cmdline_len; i++)
-                x->cmdline[i] = i < sizeof(name) - 1 && i + 1 < x->cmdline_len ? name[i] : '\0';
-}
-
 /* Async-signal-safe: the sandbox's PID 1, a child of the parent (the helper
  * started it with CLONE_PARENT). Builds the world, gives up every privilege,
  * forks the command and becomes its init. The parent's pidfd lets it notice
@@ -289,8 +278,6 @@ __attribute__((noreturn)) static void run_init(const struct sandbox_exec *x)
 {
         const struct sandbox_plan *plan = x->plan;
         arm_pdeathsig(x);
-        /* while the helper writes our maps: writing our copy costs a fault */
-        hide_cmdline(x);
         wait_for_maps(x);
         /* the cgroup leaves are joined: their fds are of no use in here */
         sys_close(plan->cgroup_dir_fd);

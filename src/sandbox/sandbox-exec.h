@@ -128,10 +128,6 @@ struct sandbox_exec {
         void *init_stack_top;
         void *cmd_stack_top;
         struct sandbox_shared *shared;
-        /* the caller's command-line strings, which PID 1 (whose memory is a
-         * copy) overwrites in its copy; NULL when unknown */
-        char *cmdline;
-        size_t cmdline_len;
 
         /* PID 1's maps, written by the helper from outside */
         char uid_map[64];

@@ -184,6 +184,38 @@ void sandbox_set_cmdline_area(char *start, size_t len)
         cmdline_len = len;
 }
 
+/* PID 1 starts as a copy of this process, and its /proc/1/cmdline is
+ * readable by any process of the sandbox: while the helper makes it, our
+ * command line says "cloister-init" (and NULs), so that the copy does. Done
+ * here rather than in PID 1, whose first write to that page would be a
+ * copy-on-write fault on its way to the command. Returns what to put back
+ * (NULL when nothing was changed), or sets *failed. */
+static char *cmdline_hide(int *failed)
+{
+        static const char name[] = "cloister-init";
+        *failed = 0;
+        if (!cmdline_start || cmdline_len == 0)
+                return NULL;
+        char *saved = malloc(cmdline_len);
+        if (!saved) {
+                *failed = 1;
+                return NULL;
+        }
+        memcpy(saved, cmdline_start, cmdline_len);
+        memset(cmdline_start, 0, cmdline_len);
+        size_t n = cmdline_len - 1 < sizeof(name) - 1 ? cmdline_len - 1 : sizeof(name) - 1;
+        memcpy(cmdline_start, name, n);
+        return saved;
+}
+
+static void cmdline_restore(char *saved)
+{
+        if (!saved)
+                return;
+        memcpy(cmdline_start, saved, cmdline_len);
+        free(saved);
+}
+
 int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_error *err)
 {
         struct sandbox_host host;
@@ -198,8 +230,6 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         if (r < 0)
                 return r;
         struct sandbox_exec *x = sb->x;
-        x->cmdline = cmdline_start;
-        x->cmdline_len = cmdline_len;
         r = map_stacks(sb, x, err);
         if (r < 0)
                 return r;
@@ -220,11 +250,19 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         /* no handler of ours may run in the helper before it has reset them
          * all (it runs in our memory); it unblocks for PID 1 itself. The
          * raw call: glibc's mask functions leave its own two signals open. */
+        int hide_failed;
+        char *cmdline_saved = cmdline_hide(&hide_failed);
+        if (hide_failed) {
+                close(errp[1]);
+                close(repp[1]);
+                return cl_err(err, ENOMEM, "start the sandbox helper");
+        }
         uint64_t all = ~(uint64_t)0, old = 0;
         sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
         sb->t_start = sandbox_loop_now();
         long helper = sandbox_child_start_helper(x);
         sys4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
+        cmdline_restore(cmdline_saved);
         close(errp[1]);
         close(repp[1]);
         if (helper < 0)

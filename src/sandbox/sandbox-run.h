@@ -33,7 +33,9 @@ typedef void (*sandbox_ended_fn)(struct sandbox *sb, void *data);
 /* The process's own argv strings, contiguous from argv[0] as exec lays
  * them out (the CLI's main says where). Every PID 1 made afterwards hides
  * them: /proc/1/cmdline, which the command may read, says "cloister-init"
- * instead of the host paths and options of the caller's command line. */
+ * instead of the host paths and options of the caller's command line. They
+ * say so in this process too for the moment of each sandbox_spawn (call it
+ * from one thread at a time). */
 void sandbox_set_cmdline_area(char *start, size_t len);
 
 /* Fork the sandbox for plan (compiled against this host first). Must be
