@@ -57,7 +57,7 @@ int main(int argc, char **argv)
          * left behind. The sandbox's processes start with every signal at
          * its default again (the helper resets them). */
         signal(SIGPIPE, SIG_IGN);
-        /* where our command line is, for the sandboxes' PID 1 to hide it */
+        /* where our command line is: no sandbox's PID 1 may show it */
         size_t len = 0;
         for (int i = 0; i < argc; i++) {
                 if ((uintptr_t)argv[i] != (uintptr_t)argv[0] + len)

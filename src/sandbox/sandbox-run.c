@@ -247,9 +247,6 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
         x->report_fd = repp[1];
         set_helper_fds(x);
 
-        /* no handler of ours may run in the helper before it has reset them
-         * all (it runs in our memory); it unblocks for PID 1 itself. The
-         * raw call: glibc's mask functions leave its own two signals open. */
         int hide_failed;
         char *cmdline_saved = cmdline_hide(&hide_failed);
         if (hide_failed) {
@@ -257,6 +254,9 @@ int sandbox_spawn(struct sandbox_plan *plan, struct sandbox **ret, struct cl_err
                 close(repp[1]);
                 return cl_err(err, ENOMEM, "start the sandbox helper");
         }
+        /* no handler of ours may run in the helper before it has reset them
+         * all (it runs in our memory); it unblocks for PID 1 itself. The
+         * raw call: glibc's mask functions leave its own two signals open. */
         uint64_t all = ~(uint64_t)0, old = 0;
         sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
         sb->t_start = sandbox_loop_now();
