@@ -12,12 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Async-signal-safe. */
-int fd_write_all(int fd, const void *buf, size_t len)
+/* Async-signal-safe: all of buf through write(), or send() with flags. */
+static int write_loop(int fd, const void *buf, size_t len, int use_send, int flags)
 {
         const char *p = buf;
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = use_send ? send(fd, p, len, flags) : write(fd, p, len);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -29,22 +29,17 @@ int fd_write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-/* send() with MSG_NOSIGNAL, so that a peer that went away gives EPIPE rather
- * than a SIGPIPE that kills the process. Async-signal-safe. */
+/* Async-signal-safe. */
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+        return write_loop(fd, buf, len, 0, 0);
+}
+
+/* MSG_NOSIGNAL: a peer that went away gives EPIPE rather than a SIGPIPE that
+ * kills the process. Async-signal-safe. */
 int fd_send_all(int fd, const void *buf, size_t len)
 {
-        const char *p = buf;
-        while (len > 0) {
-                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return write_loop(fd, buf, len, 1, MSG_NOSIGNAL);
 }
 
 /* Async-signal-safe. */

@@ -264,13 +264,8 @@ static void check_no_process(const char *marker)
         while ((de = readdir(d))) {
                 if (de->d_name[0] < '0' || de->d_name[0] > '9')
                         continue;
-                _cleanup_free_ char *p = xasprintf("/proc/%s/cmdline", de->d_name);
-                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                char buf[8192];
-                ssize_t n = read(fd, buf, sizeof(buf));
-                if (n > 0 && memmem(buf, (size_t)n, marker, strlen(marker)))
+                _cleanup_free_ char *cmdline = tap_proc_cmdline(atoi(de->d_name));
+                if (cmdline && strstr(cmdline, marker))
                         FAIL("process %s of the build is still running", de->d_name);
         }
         closedir(d);

@@ -284,18 +284,8 @@ TEST_TIMEOUT(nosandbox_builds_as_build_user_and_registers, 120)
 /* Is pid alive and a sleep of ours (its command line, NULs as spaces)? */
 static bool sleep_alive(pid_t pid)
 {
-        _cleanup_free_ char *path = xasprintf("/proc/%d/cmdline", (int)pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return false;
-        char buf[256];
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        for (size_t i = 0; i < n; i++)
-                if (buf[i] == '\0')
-                        buf[i] = ' ';
-        buf[n] = '\0';
-        return strstr(buf, "sleep 60") != NULL;
+        _cleanup_free_ char *cmdline = tap_proc_cmdline(pid);
+        return cmdline && strstr(cmdline, "sleep 60") != NULL;
 }
 
 /* A daemon started by the builder (a new session, its parent gone) does not

@@ -367,7 +367,8 @@ void tap_write_file(const char *path, const char *data, mode_t mode)
         close(fd);
 }
 
-char *tap_read_file(const char *path)
+/* The whole file, NUL-terminated, its length in *ret_len; NULL if unreadable. */
+static char *read_all(const char *path, size_t *ret_len)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -381,5 +382,29 @@ char *tap_read_file(const char *path)
                         break;
         }
         close(fd);
+        *ret_len = len;
+        return buf;
+}
+
+char *tap_read_file(const char *path)
+{
+        size_t len;
+        return read_all(path, &len);
+}
+
+char *tap_proc_cmdline(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        size_t len;
+        char *buf = read_all(path, &len);
+        if (!buf)
+                return NULL;
+        while (len > 0 && buf[len - 1] == '\0')
+                len--;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == '\0')
+                        buf[i] = ' ';
+        buf[len] = '\0';
         return buf;
 }

@@ -87,3 +87,6 @@ int tap_rm_rf(const char *path);
 void tap_write_file(const char *path, const char *data, mode_t mode);
 /* Read a whole file (malloc'd) or NULL */
 char *tap_read_file(const char *path);
+/* A process's command line, its arguments separated by spaces (malloc'd), or
+ * NULL when the process is gone. */
+char *tap_proc_cmdline(pid_t pid);

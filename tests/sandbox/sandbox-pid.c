@@ -95,19 +95,11 @@ TEST(cloister_keeps_its_own_command_line)
         struct pr_spawn s;
         pr_spawn(&s, pr_argv(NULL, V("wait", "cmdline")), false);
         pr_spawn_wait_for(&s, "ready=1", 20);
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", s.pid);
-        FILE *f = fopen(path, "r");
-        CHECK(f != NULL);
-        char buf[4096];
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        for (size_t i = 0; i < n; i++)
-                if (buf[i] == '\0')
-                        buf[i] = ' ';
-        buf[n] = '\0';
-        CHECK(strstr(buf, "cloister run --ro-bind ") != NULL);
-        CHECK(strstr(buf, " -- /probe wait cmdline") != NULL);
+        char *cmdline = tap_proc_cmdline(s.pid);
+        CHECK(cmdline != NULL);
+        CHECK(strstr(cmdline, "cloister run --ro-bind ") != NULL);
+        CHECK(strstr(cmdline, " -- /probe wait cmdline") != NULL);
+        free(cmdline);
         CHECK_INT(tap_exit_code(pr_spawn_finish(&s, 20)), ==, 0);
 }
 
