@@ -181,20 +181,6 @@ static int do_fs_mount(const char *type, int target, unsigned long flags, const 
         return (int)sys5(SYS_mount, type, path, type, flags, data);
 }
 
-/* Async-signal-safe: octal mode option "mode=0755". */
-static void mode_option(char *buf, const char *prefix, mode_t mode)
-{
-        size_t i = 0;
-        for (; prefix[i]; i++)
-                buf[i] = prefix[i];
-        buf[i++] = '0';
-        buf[i++] = (char)('0' + ((mode >> 9) & 7));
-        buf[i++] = (char)('0' + ((mode >> 6) & 7));
-        buf[i++] = (char)('0' + ((mode >> 3) & 7));
-        buf[i++] = (char)('0' + (mode & 7));
-        buf[i] = '\0';
-}
-
 /* Async-signal-safe: a private devpts instance, with gid=5 only when the
  * sandbox's one mapped group is 5 (the kernel refuses an unmapped gid, and a
  * refused mount costs a superblock made and destroyed), and the host's
@@ -264,7 +250,6 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
 {
         const struct sandbox_op *op = &x->ops[i];
         int target = -1, r;
-        char opt[32];
 
         switch (op->kind) {
         case SANDBOX_OP_SYMLINK:
@@ -298,8 +283,7 @@ static int apply_op(const struct sandbox_exec *x, int rootfd, size_t i)
                 x->bind_trees[i] = -1;
                 break;
         case SANDBOX_OP_TMPFS:
-                mode_option(opt, "mode=", op->mode);
-                r = do_fs_mount("tmpfs", target, MS_NOSUID | MS_NODEV, opt);
+                r = do_fs_mount("tmpfs", target, MS_NOSUID | MS_NODEV, op->data);
                 step = SANDBOX_STEP_TMPFS;
                 break;
         case SANDBOX_OP_DIR:

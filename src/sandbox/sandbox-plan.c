@@ -134,11 +134,20 @@ static int plan_push(struct sandbox_plan *plan, enum sandbox_op_kind kind, unsig
                 plan->ops = ops;
                 plan->cap_ops = cap;
         }
+        /* a tmpfs's options are made here, not on PID 1's stack: the kernel
+         * reads a whole page of mount options, and from the top of a stack
+         * that read runs into the guard page, two failing faults a mount */
+        _cleanup_free_ char *data = NULL;
+        if (kind == SANDBOX_OP_TMPFS && asprintf(&data, "mode=0%o", (unsigned)mode) < 0)
+                return cl_err(err, ENOMEM, "plan");
+        size_t data_len = data ? strlen(data) : 0;
         plan->ops[plan->n_ops++] = (struct sandbox_op){
             .kind = kind,
             .flags = flags,
             .src = TAKE_PTR(nsrc),
             .dst = TAKE_PTR(ndst),
+            .data = TAKE_PTR(data),
+            .data_len = data_len,
             .mode = mode,
         };
         return 0;

@@ -974,6 +974,7 @@ static int cmd_stat(int argc, char **argv)
                         statfs(p, &sf);
                         printf("%s=dir:%s%s\n", p, sf.f_type == TMPFS_MAGIC ? "tmpfs" : "other",
                                (sf.f_flags & ST_RDONLY) ? ",ro" : ",rw");
+                        printf("%s.mode=%04o\n", p, (unsigned)(st.st_mode & 07777));
                 } else {
                         printf("%s=%s:%lld\n", p, S_ISREG(st.st_mode) ? "file" : "other",
                                (long long)st.st_size);

@@ -154,6 +154,7 @@ TEST(mount_options)
         CHECK_STR(pr_need(&res, "/maybe2"), "ENOENT");
         CHECK_STR(pr_need(&res, "/maybe3"), "ENOENT");
         CHECK_STR(pr_need(&res, "/scratch"), "dir:tmpfs,rw");
+        CHECK_STR(pr_need(&res, "/scratch.mode"), "0755");
         CHECK(strncmp(pr_need(&res, "/made/deep"), "dir:", 4) == 0);
         CHECK_STR(pr_need(&res, "/link"), "link:/rw/in.txt");
 
@@ -175,4 +176,17 @@ TEST(mount_options)
         run_ok(V("--bind", dir, "/rw", "--chdir", "/rw"), V("cwd"), &res);
         CHECK_STR(pr_need(&res, "cwd"), "/rw");
         tap_rm_rf(dir);
+}
+
+/* Each tmpfs cloister mounts has its mode: the root and /dev 0755, the
+ * world-writable /tmp and /dev/shm 1777 with the sticky bit. */
+TEST(tmpfs_modes)
+{
+        struct tap_run_result res;
+        run_ok(NULL, V("stat", "/", "/dev", "/dev/shm", "/tmp"), &res);
+        CHECK_STR(pr_need(&res, "/.mode"), "0755");
+        CHECK_STR(pr_need(&res, "/dev.mode"), "0755");
+        CHECK_STR(pr_need(&res, "/dev/shm.mode"), "1777");
+        CHECK_STR(pr_need(&res, "/tmp.mode"), "1777");
+        CHECK_STR(pr_need(&res, "/tmp"), "dir:tmpfs,rw");
 }
