@@ -6,7 +6,8 @@
 # copy of the host's mounts, so both pay the same nsenter). Interleaved
 # rounds, medians of wall clock and of the CPU time of the whole process tree.
 # With a second build directory (another commit's tree), its cloister runs
-# the same four ways in the same rounds ("before").
+# the same four ways in the same rounds ("before"). bench/floor-sandbox.c
+# runs with and without its hardening in the same rounds.
 #   bash bench/bench-harden.sh [ROUNDS] [BUILD-DIR] [BEFORE-BUILD-DIR]
 set -euo pipefail
 rounds=${1:-200}
@@ -43,6 +44,11 @@ cmds=("seccomp+cgroup=nsenter -m -t $with_cg $cloister $on"
       "cgroup-only=nsenter -m -t $with_cg $cloister $off"
       "seccomp-only=nsenter -m -t $without_cg $cloister $on"
       "neither=nsenter -m -t $without_cg $cloister $off")
+# the hardening's own floor (bench/floor-sandbox.c): the same bare system
+# calls with and without the cgroup leaf and the one-instruction filter
+floor=$(realpath "$build/bench/floor-sandbox")
+cmds+=("floor=nsenter -m -t $with_cg $floor /bin/true"
+       "floor-soft=nsenter -m -t $with_cg $floor --soft /bin/true")
 if [ -n "$before" ]; then
         old=$(realpath "$before/src/cloister")
         cmds+=("before:seccomp+cgroup=nsenter -m -t $with_cg $old $on"
