@@ -2,6 +2,7 @@
  * ownership out of a scope. Header only; modelled on systemd's macro.h. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +30,16 @@ static inline void cl_fclosep(FILE **f)
                 fclose(*f);
 }
 
+static inline void cl_closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
 #define _cleanup_free_ _cleanup_(cl_freep)
 #define _cleanup_close_ _cleanup_(cl_closep)
 #define _cleanup_fclose_ _cleanup_(cl_fclosep)
+#define _cleanup_closedir_ _cleanup_(cl_closedirp)
 
 /* Return the value and leave NULL (or -1) behind, so the cleanup does nothing. */
 #define TAKE_PTR(p)                                                                                \

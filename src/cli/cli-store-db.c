@@ -11,6 +11,7 @@
 #include "cloister/cloister.h"
 #include "store/store-add.h"
 #include "store/store-db.h"
+#include "store/store-gc.h"
 #include "store/store-export.h"
 #include "store/store-root.h"
 
@@ -511,8 +512,11 @@ static const char export_usage[] =
 static const char delete_usage[] =
     "usage: cloister store delete [OPTIONS] PATH...\n\n"
     "Delete store paths: remove them from the database and their files from the\n"
-    "store. A path that another valid path (not in the same command) still\n"
-    "refers to is refused, and nothing is deleted then.\n\n" STORE_OPTS_HELP;
+    "store, as nix-store --delete does. A path that is still alive is refused,\n"
+    "and nothing is deleted then: one that another valid path (not in the same\n"
+    "command) refers to, a GC root (gcroots, profiles, a build's result link),\n"
+    "a path a root needs, a temporary root of a running process, or a path a\n"
+    "running process uses.\n\n" STORE_OPTS_HELP;
 
 /* Options for the commands that have no options of their own. */
 static int parse_plain(int argc, char **argv, const char *usage, struct common *c)
@@ -613,32 +617,30 @@ int cli_store_delete_main(int argc, char **argv)
         r = valid_path_args(db, argc - optind, argv + optind, &paths);
         if (r)
                 return r;
+        /* as Nix's collector: gc.lock held, new temporary roots taken over
+         * its socket, and a path that is still alive refused */
+        _cleanup_store_gc_ struct store_gc *gc = NULL;
+        if (store_gc_begin(db, &gc, &err) < 0) {
+                log_cl_error(&err);
+                return CL_EXIT_FAILURE;
+        }
         /* referrers first, so that paths given together can go together; check
          * every path before deleting any */
         if (store_db_topo_sort(db, paths.v, paths.n, &err) < 0) {
                 log_cl_error(&err);
                 return CL_EXIT_FAILURE;
         }
-        for (size_t i = 0; i < paths.n; i++) {
-                _cleanup_strv_ char **referrers = NULL;
-                if (store_db_referrers(db, paths.v[i], &referrers, &err) < 0) {
+        for (size_t i = 0; i < paths.n; i++)
+                if (store_gc_check(gc, paths.v, paths.n, paths.v[i], &err) < 0) {
                         log_cl_error(&err);
                         return CL_EXIT_FAILURE;
                 }
-                for (char **p = referrers; *p; p++) {
-                        bool in_set = false;
-                        for (size_t k = 0; k < paths.n; k++)
-                                in_set = in_set || strcmp(paths.v[k], *p) == 0;
-                        if (!in_set) {
-                                log_error("cannot delete path '%s': it is still referenced by "
-                                          "'%s'",
-                                          paths.v[i], *p);
-                                return CL_EXIT_FAILURE;
-                        }
-                }
-        }
         for (size_t i = paths.n; i-- > 0;) {
-                if (store_delete_path(db, paths.v[i], &err) < 0) {
+                /* a root sent since is answered only after its path is gone,
+                 * as Nix's collector does */
+                if (store_gc_serve(gc, &err) < 0 ||
+                    store_gc_check(gc, paths.v, i + 1, paths.v[i], &err) < 0 ||
+                    store_delete_path(db, paths.v[i], &err) < 0) {
                         log_cl_error(&err);
                         return CL_EXIT_FAILURE;
                 }

@@ -19,13 +19,6 @@
 /* deeper than any NAR a store accepts */
 #define CANON_MAX_DEPTH 300
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
-
 /* The ones Nix's ignored-acls keeps by default. */
 static bool xattr_kept(const char *name)
 {

@@ -472,6 +472,11 @@ const char *store_db_store_dir(const struct store_db *db)
         return db->store_dir;
 }
 
+long store_db_timeout_ms(const struct store_db *db)
+{
+        return db->timeout_ms;
+}
+
 int store_db_real_store_fd(const struct store_db *db)
 {
         return db->store_fd;
@@ -526,6 +531,11 @@ int store_db_check_path(const struct store_db *db, const char *path, const char 
         if (ret_base)
                 *ret_base = base;
         return 0;
+}
+
+void store_db_set_collecting(struct store_db *db, bool collecting)
+{
+        db->temproots.collecting = collecting;
 }
 
 int store_db_add_temp_root(struct store_db *db, const char *path, struct cl_error *err)

@@ -40,6 +40,8 @@ static inline void store_db_closep(struct store_db **db)
 #define _cleanup_store_db_ __attribute__((cleanup(store_db_closep)))
 
 const char *store_db_store_dir(const struct store_db *db);
+/* How long the handle waits for a lock, in milliseconds. */
+long store_db_timeout_ms(const struct store_db *db);
 /* Physical directory fds: the store directory and ROOT/nix/var/nix. */
 int store_db_real_store_fd(const struct store_db *db);
 int store_db_state_fd(const struct store_db *db);
@@ -51,6 +53,9 @@ char *store_db_real_path(const struct store_db *db, const char *path);
 int store_db_check_path(const struct store_db *db, const char *path, const char **ret_base,
                         struct cl_error *err);
 
+/* Say whether this process holds gc.lock as the collector (store-gc.c): its
+ * own temporary roots then go straight to its roots file. */
+void store_db_set_collecting(struct store_db *db, bool collecting);
 /* Make path a temporary GC root of this process (Nix's addTempRoot). */
 int store_db_add_temp_root(struct store_db *db, const char *path, struct cl_error *err);
 /* Take "<path>.lock" in the store directory with the handle's timeout. */

@@ -179,6 +179,11 @@ int store_temproots_add(struct store_temproots *t, int state_dirfd, const char *
                 if (r < 0)
                         return r;
         }
+        if (t->collecting) {
+                /* we are the collector: no other one can run, and ours knows */
+                r = fd_write_all(t->fd, store_path, strlen(store_path) + 1);
+                return r < 0 ? cl_err(err, -r, "write 'temproots/%s'", t->name) : 0;
+        }
         _cleanup_close_ int gc = store_lock_open(state_dirfd, "gc.lock", err);
         if (gc < 0)
                 return gc;

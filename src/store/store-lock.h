@@ -61,14 +61,12 @@ struct store_temproots {
         int fd;
         int socket_fd;
         char name[32];
+        bool collecting; /* this process holds gc.lock: its roots need no hand-off */
 };
 
 #define STORE_TEMPROOTS_INIT                                                                       \
         {                                                                                          \
-                -1, -1, -1,                                                                        \
-                {                                                                                  \
-                        0                                                                          \
-                }                                                                                  \
+                -1, -1, -1, {0}, false                                                             \
         }
 
 int store_temproots_add(struct store_temproots *t, int state_dirfd, const char *store_path,

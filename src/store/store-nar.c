@@ -24,13 +24,6 @@
 /* The longest keyword of the grammar is "nix-archive-1" (13 bytes). */
 #define NAR_MAX_TOKEN 16
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
-
 /* A name as it can go in a message: control bytes and quotes replaced, long
  * names cut. */
 static const char *printable(const char *s, size_t len, char out[96])

@@ -221,3 +221,99 @@ TEST(delete_refuses_referenced_paths)
                "clean\n");
         teardown();
 }
+
+/* As Nix's collector, delete refuses a path that is alive: a GC root, direct
+ * or through a build's "result" link (a stale one in gcroots/auto goes), a
+ * path a GC root needs, a temporary root of a live process (a dead one's
+ * file goes), and a path a running process has in its environment. */
+TEST(delete_refuses_live_paths)
+{
+        setup();
+        script("printf 'one\\n' > $D/one; cl dump $D/one > $D/one.nar\n"
+               "A=/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-one\n"
+               "B=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-two\n"
+               "{ stream $D/one.nar $A | head -c -8; stream $D/one.nar $B $A; } > $D/s\n"
+               "cl import --store $R < $D/s > /dev/null\n"
+               "G=$R/nix/var/nix/gcroots; T=$R/nix/var/nix/temproots\n"
+               /* a direct root */
+               "ln -s $A $G/r\n"
+               "bad \"cannot delete path '$A': it is a GC root ('$G/r')\" cl delete --store $R $A\n"
+               "rm $G/r\n"
+               /* an indirect root, and a root that needs the path */
+               "mkdir -p $G/auto; ln -s $D/result $G/auto/x; ln -s $B $D/result\n"
+               "bad \"cannot delete path '$A': '$B', which needs it, is a GC root ('$D/result', "
+               "through '$G/auto/x')\" cl delete --store $R $A $B\n"
+               "[ -e $R$A ] && [ -e $R$B ] || fail 'refused delete removed a file'\n"
+               "ln -s $B $G/r2\n"
+               "bad \"cannot delete path '$A': '$B', which needs it, is a GC root ('$G/r2')\""
+               " cl delete --store $R $A\n"
+               "rm $G/r2 $D/result\n"
+               /* a temporary root of a live process */
+               "(exec 9> $T/4242; flock -x 9; printf '%%s\\0' $B >&9; touch $D/held; exec sleep 30)"
+               " &\n"
+               "holder=$!\n"
+               "while [ ! -e $D/held ]; do sleep 0.05; done\n"
+               "bad \"cannot delete path '$B': it is a temporary root of process 4242\""
+               " cl delete --store $R $B\n"
+               "bad \"cannot delete path '$A': '$B', which needs it, is a temporary root of process "
+               "4242\" cl delete --store $R $B $A\n"
+               "kill $holder; wait $holder 2>/dev/null || true\n"
+               /* a path in a running process's environment */
+               "FOO=$A/bin sh -c 'touch $D/ready; exec sleep 30' &\n"
+               "user=$!\n"
+               "while [ ! -e $D/ready ]; do sleep 0.05; done\n"
+               "bad \"cannot delete path '$A': it is in use by process $user (its environment)\""
+               " cl delete --store $R $B $A\n"
+               "kill $user; wait $user 2>/dev/null || true\n"
+               "cl delete --store $R $B $A\n"
+               "[ ! -e $R$A ] && [ ! -e $R$B ] || fail 'not deleted'\n"
+               "[ ! -e $G/auto/x ] || fail 'stale auto root kept'\n"
+               "[ ! -e $T/4242 ] || fail 'stale temporary roots file kept'\n"
+               "clean\n");
+        teardown();
+}
+
+/* While a delete holds gc.lock, a process adding a path hands its temporary
+ * root over the collector's socket and goes on once the delete is done; a
+ * root sent while the delete runs protects its path from then on. */
+TEST(delete_takes_roots_over_the_socket)
+{
+        setup();
+        script("printf 'one\\n' > $D/one; cl dump $D/one > $D/one.nar; printf b > $D/b\n"
+               "A=/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-one\n"
+               "B=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-two\n"
+               "{ stream $D/one.nar $A | head -c -8; stream $D/one.nar $B $A; } > $D/s\n"
+               "cl import --store $R < $D/s > /dev/null\n"
+               /* B goes first; the delete waits for its lock holding gc.lock */
+               "(exec 9>> $R$B.lock; flock -x 9; touch $D/held; exec sleep 30) &\n"
+               "holder=$!\n"
+               "while [ ! -e $D/held ]; do sleep 0.05; done\n"
+               "cl delete --store $R --timeout 20 $A $B 2> $D/del.err &\n"
+               "del=$!\n"
+               "while flock -n -s $R/nix/var/nix/gc.lock true; do\n"
+               "  kill -0 $del 2>/dev/null || fail \"delete ended: $(cat $D/del.err)\"; sleep 0.05\n"
+               "done\n"
+               /* an adder waits for the delete; a root for A arrives meanwhile */
+               "cl add --store $R $D/b > $D/b.out 2> $D/add.err &\n"
+               "add=$!\n"
+               "perl -MIO::Socket::UNIX -e '\n"
+               "  my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die \"connect: $!\";\n"
+               "  print $s \"$ARGV[1]\\n\"; $s->flush; read($s, my $c, 1) == 1 or die \"no ack\";\n"
+               "  $c eq \"1\" or die \"ack $c\"; open(my $f, \">\", $ARGV[2]); sleep 30'"
+               " $R/nix/var/nix/gc-socket/socket $A $D/acked &\n"
+               "sender=$!\n"
+               "sleep 0.5\n"
+               "kill -0 $add 2>/dev/null || fail \"add did not wait: $(cat $D/add.err)\"\n"
+               "[ ! -e $D/acked ] || fail 'root acknowledged while B was being deleted'\n"
+               "kill $holder; wait $holder 2>/dev/null || true\n"
+               "if wait $del; then fail 'A deleted although a root for it arrived'; fi\n"
+               "grep -q \"cannot delete path '$A': it is a temporary root of process $sender\""
+               " $D/del.err || fail \"delete: $(cat $D/del.err)\"\n"
+               "wait $add || fail \"add: $(cat $D/add.err)\"\n"
+               "[ -e $D/acked ] || fail 'root not acknowledged'\n"
+               "kill $sender; wait $sender 2>/dev/null || true\n"
+               "[ ! -e $R$B ] && [ -e $R$A ] || fail 'wrong paths deleted'\n"
+               "cl query --store $R --hash $A $(cat $D/b.out) > /dev/null\n"
+               "clean\n");
+        teardown();
+}

@@ -338,6 +338,64 @@ TEST_TIMEOUT(shares_a_store_with_nix_at_once, 600)
         teardown();
 }
 
+/* Nix and cloister agree on what is alive (a GC root, an indirect one, a
+ * path a root needs, a temporary root), and a `nix-store --add` running
+ * while cloister deletes hands its root to cloister's socket and succeeds. */
+TEST_TIMEOUT(delete_agrees_with_nix_on_roots, 600)
+{
+        setup();
+        script("R=$D/r; mkdir $R; G=$R/nix/var/nix/gcroots\n"
+               "top=$(instantiate $R)\n"
+               "src=$(nix-store --store $R -qR $top | grep f.txt)\n"
+               "dep=$(nix-store --store $R -q --referrers $src | grep dep.drv)\n"
+               /* refused by both while rooted, directly or indirectly */
+               "both_refuse() {\n"
+               "  if nix-store --store $R --delete \"$@\" > /dev/null 2>&1; then fail \"nix deleted $*\"; fi\n"
+               "  if cl delete --store $R \"$@\" 2> $D/err; then fail \"cloister deleted $*\"; fi\n"
+               "  grep -q 'cannot delete path' $D/err || fail \"message: $(cat $D/err)\"\n"
+               "  for p in \"$@\"; do [ -e $R$p ] || fail \"$p removed\"; done\n"
+               "}\n"
+               "ln -s $top $G/r; both_refuse $top; both_refuse $top $dep; rm $G/r\n"
+               /* keep-derivations: a derivation lives while an output it built is valid */
+               "out=$(nix-store --store $R -q --outputs $top | head -1)\n"
+               "printf o > $D/o; cl dump $D/o > $D/o.nar\n"
+               "perl -e '\n"
+               "  sub u { pack(\"Q<\", $_[0]) }\n"
+               "  sub str { my $s = shift; u(length $s) . $s . (\"\\0\" x ((8 - length($s) %% 8) %% 8)) }\n"
+               "  sub f { local $/; open(my $h, \"<\", $_[0]) or die; binmode $h; <$h> }\n"
+               "  print u(1), f($ARGV[0]), u(0x4558494e), str($ARGV[1]), u(0), str($ARGV[2]),"
+               " u(0), u(0);' $D/o.nar $out $top | cl import --store $R > /dev/null\n"
+               "[ \"$(cl query --store $R --deriver $out)\" = $top ] || fail deriver\n"
+               "both_refuse $top\n"
+               "grep -q \"cannot delete path '$top': its output '$out' is still valid\" $D/err ||"
+               " fail \"message: $(cat $D/err)\"\n"
+               "nix-store --store $R --delete $out > /dev/null 2>&1\n"
+               "mkdir -p $G/auto; ln -s $D/result $G/auto/x; ln -s $top $D/result\n"
+               "both_refuse $top $dep $src; rm $D/result\n"
+               "(exec 9> $R/nix/var/nix/temproots/4242; flock -x 9; printf '%%s\\0' $top >&9;"
+               " touch $D/held; exec sleep 30) &\n"
+               "h=$!; while [ ! -e $D/held ]; do sleep 0.05; done\n"
+               "both_refuse $top\n"
+               "kill $h; wait $h 2>/dev/null || true\n"
+               /* a Nix adder while cloister holds gc.lock (waiting for top's lock) */
+               "(exec 9>> $R$top.lock; flock -x 9; touch $D/held2; exec sleep 30) &\n"
+               "h=$!; while [ ! -e $D/held2 ]; do sleep 0.05; done\n"
+               "cl delete --store $R --timeout 60 $top $dep $src 2> $D/del.err & del=$!\n"
+               "while flock -n -s $R/nix/var/nix/gc.lock true; do\n"
+               "  kill -0 $del 2>/dev/null || fail \"delete ended: $(cat $D/del.err)\"; sleep 0.05\n"
+               "done\n"
+               "printf new > $D/new\n"
+               "nix-store --store $R --add $D/new > $D/new.out 2> $D/new.err & n=$!\n"
+               "sleep 0.5; kill -0 $n 2>/dev/null || fail \"nix add did not wait: $(cat $D/new.err)\"\n"
+               "kill $h; wait $h 2>/dev/null || true\n"
+               "wait $del || fail \"delete: $(cat $D/del.err)\"\n"
+               "wait $n || fail \"nix add: $(cat $D/new.err)\"\n"
+               "for p in $top $dep $src; do [ ! -e $R$p ] || fail \"$p not deleted\"; done\n"
+               "cl query --store $R --hash $(cat $D/new.out) > /dev/null\n"
+               "nixverify $R\n");
+        teardown();
+}
+
 TEST_TIMEOUT(staging_survives_nix_gc, 600)
 {
         setup();
