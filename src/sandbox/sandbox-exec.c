@@ -254,6 +254,21 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
         }
         if (host->privileged && (host_uid == 0 || host_gid == 0))
                 return cl_errx(err, EPERM, "refusing to run the sandbox as host root");
+        if (host->host_root && !host->privileged)
+                return cl_errx(err, EPERM,
+                               "refusing to run the sandbox as host root: cloister runs as the "
+                               "host's root in a user namespace where it cannot switch to "
+                               "another user (uid %u, setgroups denied or not root there); run "
+                               "it as root outside the namespace, or as an ordinary user",
+                               (unsigned)host->euid);
+        if (host->privileged &&
+            (!sandbox_id_map_has(host->uid_map, host_uid) ||
+             !sandbox_id_map_has(host->gid_map, host_gid)))
+                return cl_errx(err, EPERM,
+                               "refusing to run the sandbox as host root: the host user %u:%u "
+                               "it would run as is not mapped in cloister's user namespace "
+                               "(choose one that is with --host-uid and --host-gid)",
+                               (unsigned)host_uid, (unsigned)host_gid);
         snprintf(x->uid_map, sizeof(x->uid_map), "%u %u 1\n", (unsigned)plan->uid,
                  (unsigned)host_uid);
         snprintf(x->gid_map, sizeof(x->gid_map), "%u %u 1\n", (unsigned)plan->gid,

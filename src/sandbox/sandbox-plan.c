@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int sandbox_plan_new(struct sandbox_plan **ret, struct cl_error *err)
@@ -427,6 +428,33 @@ int sandbox_uid_map_is_full(const char *text)
         return inside == 0 && outside == 0 && count == 4294967295UL;
 }
 
+int sandbox_id_map_has(const char *text, unsigned long id)
+{
+        for (const char *line = text; line && *line;) {
+                unsigned long inside, outside, count;
+                if (sscanf(line, " %lu %lu %lu", &inside, &outside, &count) == 3 && id >= inside &&
+                    id - inside < count)
+                        return 1;
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return 0;
+}
+
+/* Read a small /proc file into buf; -errno. */
+static int read_small(const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = fd_read_full(fd, buf, size - 1);
+        if (n < 0)
+                return (int)n;
+        buf[n] = '\0';
+        return 0;
+}
+
 int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
 {
         *host = (struct sandbox_host){
@@ -437,22 +465,49 @@ int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
             .nobody_gid = 65534,
             .cap_last_cap = 63,
         };
-        _cleanup_free_ char *text = NULL;
-        int r = fd_read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 64, 0, &text, NULL);
-        if (r < 0)
-                return cl_err(err, r, "read '/proc/sys/kernel/cap_last_cap'");
+        /* cap_last_cap, as every file of /proc/sys/kernel, belongs to the
+         * host's root: the owner we see says whether our euid is the host's
+         * root, in whatever user namespace we run (root in "unshare -r" run
+         * by root is; root in one run by an ordinary user is not) */
+        _cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+        char text[64];
+        struct stat st;
+        ssize_t n = -EIO;
+        if (fd < 0 || fstat(fd, &st) < 0 || (n = fd_read_full(fd, text, sizeof(text) - 1)) < 0)
+                return cl_err(err, n < 0 && fd >= 0 ? (int)-n : errno,
+                              "read '/proc/sys/kernel/cap_last_cap'");
+        text[n] = '\0';
         host->cap_last_cap = atoi(text);
         if (host->cap_last_cap <= 0 || host->cap_last_cap > 63)
                 host->cap_last_cap = 63;
-        if (host->euid != 0)
+        if (st.st_uid != host->euid)
                 return 0;
-        /* root in a user namespace (unshare -r) cannot map other ids */
-        free(text);
-        text = NULL;
-        r = fd_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, 0, &text, NULL);
+        if (host->euid != 0) {
+                /* the same owner can also mean that the host's root is not
+                 * mapped here and our uid is the overflow uid */
+                char over[32];
+                if (read_small("/proc/sys/kernel/overflowuid", over, sizeof(over)) == 0 &&
+                    strtoul(over, NULL, 10) == st.st_uid)
+                        return 0;
+        }
+        host->host_root = 1;
+        int r = read_small("/proc/self/uid_map", host->uid_map, sizeof(host->uid_map));
         if (r < 0)
-                return cl_err(err, r, "read '/proc/self/uid_map'");
-        host->privileged = sandbox_uid_map_is_full(text);
+                return cl_err(err, -r, "read '/proc/self/uid_map'");
+        if (sandbox_uid_map_is_full(host->uid_map)) {
+                /* the initial namespace: its gid map is the full one too */
+                memcpy(host->gid_map, host->uid_map, sizeof(host->gid_map));
+                host->privileged = host->euid == 0;
+        } else {
+                r = read_small("/proc/self/gid_map", host->gid_map, sizeof(host->gid_map));
+                if (r < 0)
+                        return cl_err(err, -r, "read '/proc/self/gid_map'");
+                char setgroups[32] = "";
+                (void)read_small("/proc/self/setgroups", setgroups, sizeof(setgroups));
+                /* only as root of its namespace can it map other ids, and only
+                 * with setgroups allowed can the command lose root's groups */
+                host->privileged = host->euid == 0 && strncmp(setgroups, "allow", 5) == 0;
+        }
         if (host->privileged) {
                 struct passwd pwd, *res = NULL;
                 char buf[1024];

@@ -149,7 +149,10 @@ int sandbox_plan_render_passwd(const struct sandbox_plan *plan, char **ret_passw
 struct sandbox_host {
         uid_t euid;
         gid_t egid;
-        int privileged;   /* real root: euid 0 and the full identity uid map */
+        int host_root;    /* our euid is the host's root, in whatever user namespace */
+        int privileged;   /* the host's root, free to map other ids: euid 0 in the
+                           * initial namespace, or in one where setgroups is allowed */
+        char uid_map[512], gid_map[512]; /* ours, when host_root */
         int cap_last_cap; /* /proc/sys/kernel/cap_last_cap */
         uid_t nobody_uid;
         gid_t nobody_gid;
@@ -159,3 +162,5 @@ struct sandbox_host {
 int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err);
 /* Whether a uid_map's text is the identity map of the initial namespace. */
 int sandbox_uid_map_is_full(const char *text);
+/* Whether a uid_map or gid_map's text maps id (as seen from inside). */
+int sandbox_id_map_has(const char *text, unsigned long id);

@@ -1141,8 +1141,12 @@ int main(int argc, char **argv)
                 return cmd_env();
         if (strcmp(c, "mounts") == 0)
                 return cmd_cat("/proc/self/mountinfo");
-        if (strcmp(c, "cat") == 0 && n >= 1)
-                return cmd_cat(a[0]);
+        if (strcmp(c, "cat") == 0 && n >= 1) {
+                int r = 0;
+                for (int i = 0; i < n; i++)
+                        r |= cmd_cat(a[i]);
+                return r;
+        }
         if (strcmp(c, "sys") == 0)
                 return cmd_sys();
         if (strcmp(c, "stat") == 0)

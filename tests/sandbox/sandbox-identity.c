@@ -149,3 +149,73 @@ TEST(etc_names_the_user)
         run_ok(V("--uid", "4321", "--gid", "765"), V("cat", "/etc/passwd"), &res);
         CHECK(strstr(res.out, ":4321:765:") != NULL);
 }
+
+/* Run a shell script with $C (cloister), $P (the probe) and $D (a fresh
+ * directory) set. */
+static void run_script(const char *script, struct tap_run_result *res, const char *dir)
+{
+        setenv("C", pr_cloister(), 1);
+        setenv("P", pr_probe(), 1);
+        setenv("D", dir, 1);
+        char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+        CHECK_OK(tap_run(argv, NULL, 60, res));
+}
+
+/* cloister started by the host's root inside a user namespace is still the
+ * host's root: in `unshare -r` (uid 0 is all that is mapped) it refuses, and
+ * in a namespace that maps more (setgroups allowed) the command is the host's
+ * nobody. Started by anyone else, `unshare -r` changes nothing. */
+TEST(host_root_in_a_user_namespace_never_reaches_the_command)
+{
+        char *dir = tap_mkdtemp();
+        struct tap_run_result res;
+        if (!pr_real_root()) {
+                run_script("unshare -r \"$C\" run --ro-bind \"$P\" /probe -- /probe cat "
+                           "/proc/self/uid_map",
+                           &res, dir);
+                CHECK_INT(tap_exit_code(res.status), ==, 0);
+                unsigned long inside = 0, outside = 0, count = 0;
+                CHECK(sscanf(res.out, "%lu %lu %lu", &inside, &outside, &count) == 3);
+                CHECK_INT(inside, ==, 1000);
+                CHECK_INT(count, ==, 1);
+                tap_rm_rf(dir);
+                return;
+        }
+        char *before = pr_mounts();
+        run_script("unshare -r \"$C\" run --ro-bind \"$P\" /probe -- /probe ids", &res, dir);
+        CHECK_INT(tap_exit_code(res.status), ==, 125);
+        CHECK(strstr(res.err, "refusing to run the sandbox as host root") != NULL);
+        CHECK(res.out[0] == '\0');
+        pr_check_no_new_mounts(before, pr_mounts(), "after the refusal");
+
+        /* a namespace mapping ids 0-65535 onto themselves, setgroups allowed;
+         * a root-only file bound in must stay unreadable */
+        char *secret = NULL;
+        if (asprintf(&secret, "%s/secret", dir) < 0)
+                abort();
+        tap_write_file(secret, "host root's\n", 0600);
+        run_script("unshare --user sh -c 'while [ ! -e $D/mapped ]; do sleep 0.02; done;"
+                   " exec \"$C\" run --ro-bind \"$P\" /probe --ro-bind $D/secret /secret --"
+                   " /probe cat /proc/self/uid_map /proc/self/status /secret' > $D/out &\n"
+                   "p=$!\n"
+                   "while [ \"$(readlink /proc/$p/ns/user)\" = \"$(readlink /proc/self/ns/user)\" ];"
+                   " do sleep 0.02; done\n"
+                   "echo allow > /proc/$p/setgroups; echo '0 0 65536' > /proc/$p/uid_map\n"
+                   "echo '0 0 65536' > /proc/$p/gid_map; touch $D/mapped\n"
+                   "wait $p; echo \"exit $?\" >> $D/out; cat $D/out",
+                   &res, dir);
+        tap_diag("%s%s", res.out, res.err);
+        unsigned long inside = 0, outside = 0, count = 0;
+        CHECK(sscanf(res.out, "%lu %lu %lu", &inside, &outside, &count) == 3);
+        CHECK_INT(inside, ==, 1000);
+        CHECK_INT(outside, ==, 65534);
+        /* no supplementary group: not even the host root's */
+        const char *groups = strstr(res.out, "Groups:");
+        CHECK(groups != NULL);
+        groups += strlen("Groups:");
+        groups += strspn(groups, " \t");
+        CHECK(*groups == '\n');
+        CHECK(strstr(res.out, "host root's") == NULL);
+        CHECK(strstr(res.out, "error=EACCES") != NULL);
+        tap_rm_rf(dir);
+}

@@ -145,6 +145,16 @@ TEST(passwd_names_ids)
         CHECK(strstr(gr, "nixbld") == NULL);
 }
 
+TEST(id_map_has)
+{
+        CHECK(sandbox_id_map_has("         0          0 4294967295\n", 65534));
+        CHECK(!sandbox_id_map_has("         0          0          1\n", 65534));
+        CHECK(sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 65534));
+        CHECK(!sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 66536));
+        CHECK(sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 0));
+        CHECK(!sandbox_id_map_has("", 0));
+}
+
 TEST(uid_map_full)
 {
         CHECK(sandbox_uid_map_is_full("         0          0 4294967295\n"));
@@ -155,15 +165,21 @@ TEST(uid_map_full)
 
 static struct sandbox_host fake_host(int privileged)
 {
-        return (struct sandbox_host){
+        struct sandbox_host h = {
             .euid = privileged ? 0 : 1001,
             .egid = privileged ? 0 : 1001,
+            .host_root = privileged,
             .privileged = privileged,
             .cap_last_cap = 40,
             .nobody_uid = 65534,
             .nobody_gid = 65534,
             .pid = 1,
         };
+        if (privileged) {
+                snprintf(h.uid_map, sizeof(h.uid_map), "0 0 4294967295\n");
+                snprintf(h.gid_map, sizeof(h.gid_map), "0 0 4294967295\n");
+        }
+        return h;
 }
 
 static void exec_freep(struct sandbox_exec **x)
@@ -413,4 +429,31 @@ TEST(compile_no_namespaces)
         CHECK_OK(sandbox_plan_add_tmpfs(p, "/tmp", 01777, &err));
         CHECK_INT(sandbox_exec_compile(p, &h, &x, &err), ==, -EINVAL);
         CHECK(strstr(err.msg, "cannot mount"));
+}
+
+/* Host root in a user namespace: refused where it cannot switch ids, and
+ * refused where the host user asked for is not mapped there. */
+TEST(compile_refuses_host_root_that_cannot_switch)
+{
+        _cleanup_sandbox_plan_ struct sandbox_plan *plan = NULL;
+        struct cl_error err = {0};
+        CHECK_OK(sandbox_plan_new(&plan, &err));
+        char *argv[] = {"/bin/true", NULL};
+        CHECK_OK(sandbox_plan_set_argv(plan, argv, &err));
+        struct sandbox_host h = fake_host(0);
+        h.euid = h.egid = 0;
+        h.host_root = 1;
+        snprintf(h.uid_map, sizeof(h.uid_map), "0 0 1\n");
+        snprintf(h.gid_map, sizeof(h.gid_map), "0 0 1\n");
+        struct sandbox_exec *x = NULL;
+        CHECK_INT(sandbox_exec_compile(plan, &h, &x, &err), ==, -EPERM);
+        CHECK(strstr(err.msg, "refusing to run the sandbox as host root") != NULL);
+        h.privileged = 1;
+        CHECK_INT(sandbox_exec_compile(plan, &h, &x, &err), ==, -EPERM);
+        CHECK(strstr(err.msg, "65534:65534") != NULL);
+        snprintf(h.uid_map, sizeof(h.uid_map), "0 0 65536\n");
+        snprintf(h.gid_map, sizeof(h.gid_map), "0 0 65536\n");
+        CHECK_OK(sandbox_exec_compile(plan, &h, &x, &err));
+        CHECK_STR(x->uid_map, "1000 65534 1\n");
+        sandbox_exec_free(x);
 }
