@@ -384,8 +384,16 @@ int sandbox_harden_describe(const struct sandbox_harden *h,
                          " bytes of memory and was killed (--memory-max)",
                          h->limits.memory_max);
                 return 1;
-        case SANDBOX_LIMIT_PIDS:
         case SANDBOX_LIMIT_NONE:
+                /* the kernel killed another process than the command */
+                if (rep->stats.oom_kills == 0)
+                        break;
+                snprintf(buf, size,
+                         "the sandbox reached its memory limit of %" PRIu64
+                         " bytes: the kernel killed %" PRIu64 " of its processes (--memory-max)",
+                         h->limits.memory_max, rep->stats.oom_kills);
+                return 1;
+        case SANDBOX_LIMIT_PIDS:
                 break;
         }
         return 0;

@@ -251,6 +251,32 @@ int main(int argc, char **argv)
                 printf("filled\n");
                 return 0;
         }
+        if (argc >= 3 && strcmp(argv[1], "child-hog") == 0) {
+                /* a child takes the memory; this process stays small and
+                 * says how the child ended */
+                fflush(stdout);
+                pid_t pid = fork();
+                if (pid < 0)
+                        return 3;
+                if (pid == 0) {
+                        size_t mib = strtoul(argv[2], NULL, 10);
+                        for (size_t i = 0; i < mib; i++) {
+                                char *p = malloc(1 << 20);
+                                if (!p)
+                                        _exit(3);
+                                memset(p, 0x5a, 1 << 20);
+                        }
+                        _exit(0);
+                }
+                int st = 0;
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                if (WIFSIGNALED(st))
+                        printf("child signal %d\n", WTERMSIG(st));
+                else
+                        printf("child exit %d\n", WEXITSTATUS(st));
+                return 0;
+        }
         if (argc >= 3 && strcmp(argv[1], "hog") == 0) {
                 size_t mib = strtoul(argv[2], NULL, 10);
                 for (size_t i = 0; i < mib; i++) {

@@ -490,6 +490,27 @@ TEST(run_memory_max_kills_a_hog)
         tap_run_result_free(&res);
 }
 
+/* When the memory limit makes the kernel kill another process than the
+ * command, the command goes on and its status stands, but cloister says
+ * that the limit was reached. */
+TEST(run_memory_max_kill_of_another_process_is_reported)
+{
+        struct tap_run_result res;
+        cl_run(OPTS("--memory-max", "32M"), OPTS("/p", "child-hog", "256"), &res);
+        CHECK_INT(tap_exit_code(res.status), ==, 0);
+        if (pr_real_root()) {
+                CHECK(strstr(res.out, "child signal 9") != NULL);
+                CHECK(strstr(res.err, "cloister: the sandbox reached its memory limit of 33554432 "
+                                      "bytes: the kernel killed 1 of its processes (--memory-max)") !=
+                      NULL);
+        } else {
+                /* no cgroup here: the limit became RLIMIT_AS, malloc fails */
+                CHECK(strstr(res.out, "child exit 3") != NULL);
+                CHECK(strstr(res.err, "memory limit") == NULL);
+        }
+        tap_run_result_free(&res);
+}
+
 TEST(run_warns_once_when_cgroups_are_unavailable)
 {
         struct tap_run_result res;
