@@ -261,9 +261,8 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
                                "another user (uid %u, setgroups denied or not root there); run "
                                "it as root outside the namespace, or as an ordinary user",
                                (unsigned)host->euid);
-        if (host->privileged &&
-            (!sandbox_id_map_has(host->uid_map, host_uid) ||
-             !sandbox_id_map_has(host->gid_map, host_gid)))
+        if (host->privileged && (!sandbox_id_map_has(host->uid_map, host_uid) ||
+                                 !sandbox_id_map_has(host->gid_map, host_gid)))
                 return cl_errx(err, EPERM,
                                "refusing to run the sandbox as host root: the host user %u:%u "
                                "it would run as is not mapped in cloister's user namespace "

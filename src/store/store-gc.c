@@ -128,7 +128,8 @@ static int read_link_at(int dirfd, const char *name, char **ret)
 
 static bool ignorable(int r)
 {
-        return r == -ENOENT || r == -EACCES || r == -ENOTDIR || r == -ESRCH || r == -ELOOP;
+        return r == -ENOENT || r == -EACCES || r == -EPERM || r == -ENOTDIR || r == -ESRCH ||
+               r == -ELOOP;
 }
 
 /* Nix's findRoots over the directory dirfd (shown as shown in messages): a
@@ -138,7 +139,8 @@ static bool ignorable(int r)
  * after a store path is a root. */
 enum roots_dir { ROOTS_PLAIN, ROOTS_AUTO, ROOTS_GCROOTS };
 
-static int find_permanent(struct store_gc *gc, int parent_fd, const char *shown, enum roots_dir kind)
+static int find_permanent(struct store_gc *gc, int parent_fd, const char *shown,
+                          enum roots_dir kind)
 {
         int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -165,9 +167,8 @@ static int find_permanent(struct store_gc *gc, int parent_fd, const char *shown,
                 }
                 int r = 0;
                 if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub =
-                            openat(dirfd(d), e->d_name,
-                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        _cleanup_close_ int sub = openat(
+                            dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                         if (sub < 0) {
                                 if (ignorable(-errno))
                                         continue;
@@ -262,7 +263,8 @@ static int find_temporary(struct store_gc *gc)
         while ((errno = 0, e = readdir(d))) {
                 if (e->d_name[0] == '.')
                         continue;
-                _cleanup_close_ int f = openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int f =
+                    openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
                 if (f < 0) {
                         if (errno == ENOENT)
                                 continue;
@@ -367,8 +369,8 @@ static int find_runtime(struct store_gc *gc)
                 if (e->d_name[0] < '0' || e->d_name[0] > '9' || strcmp(e->d_name, self) == 0)
                         continue;
                 const char *pid = e->d_name;
-                _cleanup_close_ int pfd = openat(dirfd(proc), pid,
-                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int pfd =
+                    openat(dirfd(proc), pid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (pfd < 0)
                         continue;
                 int r = scan_link(gc, pfd, "exe", pid, "executable");
@@ -451,8 +453,8 @@ static int read_client(struct store_gc *gc, size_t i)
 {
         struct gc_client *c = &gc->clients[i];
         for (;;) {
-                ssize_t n = recv(c->fd, c->line + c->len, sizeof(c->line) - 1 - c->len,
-                                 MSG_DONTWAIT);
+                ssize_t n =
+                    recv(c->fd, c->line + c->len, sizeof(c->line) - 1 - c->len, MSG_DONTWAIT);
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR ? 0 : 1;
                 if (n == 0)
@@ -602,15 +604,16 @@ static int alive_error(const struct gc_node *v, size_t i, const struct gc_root *
                 return cl_errx(err, EBUSY, "cannot delete path '%s': '%s', which needs it, %s",
                                start, what, root->why);
         if (v[i].from == 0 && !v[i].as_output)
-                return cl_errx(err, EBUSY, "cannot delete path '%s': it is still referenced by '%s'",
-                               start, what);
+                return cl_errx(err, EBUSY,
+                               "cannot delete path '%s': it is still referenced by '%s'", start,
+                               what);
         if (v[i].from == 0)
                 return cl_errx(err, EBUSY,
                                "cannot delete path '%s': its output '%s' is still valid", start,
                                what);
-        return cl_errx(err, EBUSY,
-                       "cannot delete path '%s': '%s', which needs it, %s '%s'", start, via,
-                       v[i].as_output ? "has the valid output" : "is still referenced by", what);
+        return cl_errx(err, EBUSY, "cannot delete path '%s': '%s', which needs it, %s '%s'", start,
+                       via, v[i].as_output ? "has the valid output" : "is still referenced by",
+                       what);
 }
 
 int store_gc_check(struct store_gc *gc, char *const *set, size_t n, const char *path,

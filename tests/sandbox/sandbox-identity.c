@@ -194,16 +194,17 @@ TEST(host_root_in_a_user_namespace_never_reaches_the_command)
         if (asprintf(&secret, "%s/secret", dir) < 0)
                 abort();
         tap_write_file(secret, "host root's\n", 0600);
-        run_script("unshare --user sh -c 'while [ ! -e $D/mapped ]; do sleep 0.02; done;"
-                   " exec \"$C\" run --ro-bind \"$P\" /probe --ro-bind $D/secret /secret --"
-                   " /probe cat /proc/self/uid_map /proc/self/status /secret' > $D/out &\n"
-                   "p=$!\n"
-                   "while [ \"$(readlink /proc/$p/ns/user)\" = \"$(readlink /proc/self/ns/user)\" ];"
-                   " do sleep 0.02; done\n"
-                   "echo allow > /proc/$p/setgroups; echo '0 0 65536' > /proc/$p/uid_map\n"
-                   "echo '0 0 65536' > /proc/$p/gid_map; touch $D/mapped\n"
-                   "wait $p; echo \"exit $?\" >> $D/out; cat $D/out",
-                   &res, dir);
+        run_script(
+            "unshare --user sh -c 'while [ ! -e $D/mapped ]; do sleep 0.02; done;"
+            " exec \"$C\" run --ro-bind \"$P\" /probe --ro-bind $D/secret /secret --"
+            " /probe cat /proc/self/uid_map /proc/self/status /secret' > $D/out &\n"
+            "p=$!\n"
+            "while [ \"$(readlink /proc/$p/ns/user)\" = \"$(readlink /proc/self/ns/user)\" ];"
+            " do sleep 0.02; done\n"
+            "echo allow > /proc/$p/setgroups; echo '0 0 65536' > /proc/$p/uid_map\n"
+            "echo '0 0 65536' > /proc/$p/gid_map; touch $D/mapped\n"
+            "wait $p; echo \"exit $?\" >> $D/out; cat $D/out",
+            &res, dir);
         tap_diag("%s%s", res.out, res.err);
         unsigned long inside = 0, outside = 0, count = 0;
         CHECK(sscanf(res.out, "%lu %lu %lu", &inside, &outside, &count) == 3);
