@@ -29,6 +29,7 @@
  * by side give the hardening's own floor.
  *
  *   floor-sandbox [--bare | --soft] COMMAND [ARG...]   (as root) */
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -142,11 +143,13 @@ static int init(char **argv, int go)
         need(ioctl(s, SIOCSIFFLAGS, &ifr));
         close(s);
         pid_t cmd = vfork();
+        need(cmd);
         if (cmd == 0)
                 command(argv);
         int st = 0;
         while (waitpid(cmd, &st, 0) < 0)
-                ;
+                if (errno != EINTR)
+                        return 126;
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -176,7 +179,7 @@ static int bare(char **argv)
         }
         int st = 127;
         if (pid > 0)
-                while (waitpid(pid, &st, 0) < 0)
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                         ;
         return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
@@ -228,7 +231,7 @@ int main(int argc, char **argv)
                 write_map(pid, "gid_map", "1000 65534 1\n");
                 (void)!write(go[1], "g", 1);
                 close(go[1]);
-                while (waitpid(pid, &st, 0) < 0)
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                         ;
         }
         if (harden) {
@@ -244,7 +247,9 @@ int main(int argc, char **argv)
                         close(fd);
                 }
                 close(dfd);
-                rmdir(leaf);
+                /* the kill is asynchronous: the leaf empties shortly after */
+                for (int i = 0; rmdir(leaf) < 0 && errno == EBUSY && i < 1000; i++)
+                        usleep(100);
         }
         return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }

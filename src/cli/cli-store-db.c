@@ -11,8 +11,8 @@
 #include "cloister/cloister.h"
 #include "store/store-add.h"
 #include "store/store-db.h"
-#include "store/store-gc.h"
 #include "store/store-export.h"
+#include "store/store-gc.h"
 #include "store/store-root.h"
 
 #include <errno.h>

@@ -256,10 +256,12 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
                 return cl_errx(err, EPERM, "refusing to run the sandbox as host root");
         if (host->host_root && !host->privileged)
                 return cl_errx(err, EPERM,
-                               "refusing to run the sandbox as host root: cloister runs as the "
-                               "host's root in a user namespace where it cannot switch to "
-                               "another user (uid %u, setgroups denied or not root there); run "
-                               "it as root outside the namespace, or as an ordinary user",
+                               "refusing to run the sandbox as host root: cloister's uid %u "
+                               "may be the host's root (it owns /proc/sys/kernel/cap_last_cap, "
+                               "which belongs to the host's root), and it cannot switch to "
+                               "another user in this user namespace (not root there, or "
+                               "setgroups denied); run it as root outside the namespace, or as "
+                               "an ordinary user",
                                (unsigned)host->euid);
         if (host->privileged && (!sandbox_id_map_has(host->uid_map, host_uid) ||
                                  !sandbox_id_map_has(host->gid_map, host_gid)))

@@ -115,8 +115,8 @@ static int needs_relay(const struct sandbox_harden *h)
         return h->limits.max_silent_ms > 0 || h->limits.max_output > 0;
 }
 
-int sandbox_harden_spawn(struct sandbox_harden *h, struct sandbox_plan *plan,
-                         struct sandbox **ret, struct cl_error *err)
+int sandbox_harden_spawn(struct sandbox_harden *h, struct sandbox_plan *plan, struct sandbox **ret,
+                         struct cl_error *err)
 {
         h->start_ns = h->last_output_ns = sandbox_loop_now();
         if (!needs_relay(h)) {
@@ -216,8 +216,8 @@ static int relay_once(struct sandbox_harden *h, int i)
         size_t keep = (size_t)n;
         if (h->limits.max_output > 0) {
                 uint64_t room = h->output_bytes >= h->limits.max_output
-                                        ? 0
-                                        : h->limits.max_output - h->output_bytes;
+                                    ? 0
+                                    : h->limits.max_output - h->output_bytes;
                 if (keep > room)
                         keep = (size_t)room;
         }
@@ -280,8 +280,7 @@ static int on_silence(struct sandbox_loop *loop, void *data, struct cl_error *er
         return r < 0 ? r : 0;
 }
 
-int sandbox_harden_watch(struct sandbox_harden *h, struct sandbox_loop *loop,
-                         struct cl_error *err)
+int sandbox_harden_watch(struct sandbox_harden *h, struct sandbox_loop *loop, struct cl_error *err)
 {
         h->loop = loop;
         for (int i = 0; i < 2; i++)
@@ -298,7 +297,7 @@ int sandbox_harden_watch(struct sandbox_harden *h, struct sandbox_loop *loop,
         }
         if (h->limits.max_silent_ms > 0) {
                 int r = sandbox_loop_add_timer(
-                        loop, h->start_ns + h->limits.max_silent_ms * NS_PER_MS, on_silence, h, err);
+                    loop, h->start_ns + h->limits.max_silent_ms * NS_PER_MS, on_silence, h, err);
                 if (r < 0)
                         return r;
         }
@@ -327,8 +326,11 @@ int sandbox_harden_finish(struct sandbox_harden *h, const struct sandbox_result 
                 sandbox_cgroup_stats(&h->cg, &rep->stats);
                 r = sandbox_cgroup_destroy(&h->cg, err);
         }
+        /* the kill is the limit's only when there is one (the counter also
+         * counts the host's own out-of-memory kills) */
         if (h->fired == SANDBOX_LIMIT_NONE && rep->stats.oom_kills > 0 && res->exited &&
-            WIFSIGNALED(res->status) && WTERMSIG(res->status) == SIGKILL)
+            WIFSIGNALED(res->status) && WTERMSIG(res->status) == SIGKILL && h->limits.memory_max &&
+            h->limits.memory_max != UINT64_MAX)
                 h->fired = SANDBOX_LIMIT_MEMORY;
         rep->fired = h->fired;
         rep->output_bytes = h->output_bytes;
@@ -354,9 +356,8 @@ static void fmt_seconds(char *buf, size_t size, uint64_t ms)
                 snprintf(buf, size, "%.3gs", (double)ms / 1000);
 }
 
-int sandbox_harden_describe(const struct sandbox_harden *h,
-                            const struct sandbox_harden_report *rep, const struct sandbox_result *res,
-                            char *buf, size_t size)
+int sandbox_harden_describe(const struct sandbox_harden *h, const struct sandbox_harden_report *rep,
+                            const struct sandbox_result *res, char *buf, size_t size)
 {
         char t[32];
         (void)res;
@@ -385,13 +386,21 @@ int sandbox_harden_describe(const struct sandbox_harden *h,
                          h->limits.memory_max);
                 return 1;
         case SANDBOX_LIMIT_NONE:
-                /* the kernel killed another process than the command */
+                /* the kernel killed another process than the command (or,
+                 * without --memory-max, the host ran out of memory) */
                 if (rep->stats.oom_kills == 0)
                         break;
-                snprintf(buf, size,
-                         "the sandbox reached its memory limit of %" PRIu64
-                         " bytes: the kernel killed %" PRIu64 " of its processes (--memory-max)",
-                         h->limits.memory_max, rep->stats.oom_kills);
+                if (h->limits.memory_max && h->limits.memory_max != UINT64_MAX)
+                        snprintf(buf, size,
+                                 "the sandbox reached its memory limit of %" PRIu64
+                                 " bytes: the kernel killed %" PRIu64
+                                 " of its processes (--memory-max)",
+                                 h->limits.memory_max, rep->stats.oom_kills);
+                else
+                        snprintf(buf, size,
+                                 "the kernel's out-of-memory killer killed %" PRIu64
+                                 " of the sandbox's processes",
+                                 rep->stats.oom_kills);
                 return 1;
         case SANDBOX_LIMIT_PIDS:
                 break;

@@ -466,48 +466,43 @@ int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
             .cap_last_cap = 63,
         };
         /* cap_last_cap, as every file of /proc/sys/kernel, belongs to the
-         * host's root: the owner we see says whether our euid is the host's
-         * root, in whatever user namespace we run (root in "unshare -r" run
-         * by root is; root in one run by an ordinary user is not) */
+         * host's root: the owner we see says whether our euid may be the
+         * host's root, in whatever user namespace we run (root in "unshare
+         * -r" run by root is; root in one run by an ordinary user is not).
+         * The same owner also shows when the host's root is not mapped and
+         * our uid is the overflow uid; that cannot be told apart from root
+         * mapped to that uid, so it counts as root. */
         _cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-        char text[64];
+        if (fd < 0)
+                return cl_err(err, errno, "open '/proc/sys/kernel/cap_last_cap'");
         struct stat st;
-        ssize_t n = -EIO;
-        if (fd < 0 || fstat(fd, &st) < 0 || (n = fd_read_full(fd, text, sizeof(text) - 1)) < 0)
-                return cl_err(err, n < 0 && fd >= 0 ? (int)-n : errno,
-                              "read '/proc/sys/kernel/cap_last_cap'");
+        if (fstat(fd, &st) < 0)
+                return cl_err(err, errno, "stat '/proc/sys/kernel/cap_last_cap'");
+        char text[64];
+        ssize_t n = fd_read_full(fd, text, sizeof(text) - 1);
+        if (n < 0)
+                return cl_err(err, (int)-n, "read '/proc/sys/kernel/cap_last_cap'");
         text[n] = '\0';
         host->cap_last_cap = atoi(text);
         if (host->cap_last_cap <= 0 || host->cap_last_cap > 63)
                 host->cap_last_cap = 63;
         if (st.st_uid != host->euid)
                 return 0;
-        if (host->euid != 0) {
-                /* the same owner can also mean that the host's root is not
-                 * mapped here and our uid is the overflow uid */
-                char over[32];
-                if (read_small("/proc/sys/kernel/overflowuid", over, sizeof(over)) == 0 &&
-                    strtoul(over, NULL, 10) == st.st_uid)
-                        return 0;
-        }
         host->host_root = 1;
         int r = read_small("/proc/self/uid_map", host->uid_map, sizeof(host->uid_map));
         if (r < 0)
                 return cl_err(err, -r, "read '/proc/self/uid_map'");
-        if (sandbox_uid_map_is_full(host->uid_map)) {
-                /* the initial namespace: its gid map is the full one too */
-                memcpy(host->gid_map, host->uid_map, sizeof(host->gid_map));
-                host->privileged = host->euid == 0;
-        } else {
-                r = read_small("/proc/self/gid_map", host->gid_map, sizeof(host->gid_map));
-                if (r < 0)
-                        return cl_err(err, -r, "read '/proc/self/gid_map'");
-                char setgroups[32] = "";
-                (void)read_small("/proc/self/setgroups", setgroups, sizeof(setgroups));
-                /* only as root of its namespace can it map other ids, and only
-                 * with setgroups allowed can the command lose root's groups */
-                host->privileged = host->euid == 0 && strncmp(setgroups, "allow", 5) == 0;
-        }
+        r = read_small("/proc/self/gid_map", host->gid_map, sizeof(host->gid_map));
+        if (r < 0)
+                return cl_err(err, -r, "read '/proc/self/gid_map'");
+        char setgroups[32] = "";
+        r = read_small("/proc/self/setgroups", setgroups, sizeof(setgroups));
+        if (r < 0)
+                return cl_err(err, -r, "read '/proc/self/setgroups'");
+        /* only as root of its namespace can it map other ids, and only with
+         * setgroups allowed (as in the initial namespace) can the command
+         * lose root's groups */
+        host->privileged = host->euid == 0 && strncmp(setgroups, "allow", 5) == 0;
         if (host->privileged) {
                 struct passwd pwd, *res = NULL;
                 char buf[1024];

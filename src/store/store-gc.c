@@ -122,8 +122,11 @@ static int read_link_at(int dirfd, const char *name, char **ret)
         if (n < 0)
                 return -errno;
         buf[n] = '\0';
-        *ret = strdup(buf);
-        return *ret ? 0 : -ENOMEM;
+        char *copy = strdup(buf);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
 }
 
 static bool ignorable(int r)
@@ -132,7 +135,7 @@ static bool ignorable(int r)
                r == -ELOOP;
 }
 
-/* Nix's findRoots over the directory dirfd (shown as shown in messages): a
+/* Nix's findRoots over the directory parent_fd (named shown in messages): a
  * symlink into the store is a root; a symlink elsewhere that is itself a
  * symlink into the store is an indirect root (a build's "result"), and one
  * that is gone is removed when it is in gcroots/auto; a regular file named
@@ -362,11 +365,11 @@ static int find_runtime(struct store_gc *gc)
         _cleanup_closedir_ DIR *proc = opendir("/proc");
         if (!proc)
                 return -errno;
-        char self[32];
-        snprintf(self, sizeof(self), "%ld", (long)getpid());
         struct dirent *e;
         while ((errno = 0, e = readdir(proc))) {
-                if (e->d_name[0] < '0' || e->d_name[0] > '9' || strcmp(e->d_name, self) == 0)
+                /* ourselves included, as Nix: a delete run from inside a
+                 * path, or by a cloister installed there, keeps it */
+                if (e->d_name[0] < '0' || e->d_name[0] > '9')
                         continue;
                 const char *pid = e->d_name;
                 _cleanup_close_ int pfd =
@@ -447,12 +450,19 @@ static void drop_client(struct store_gc *gc, size_t i)
         gc->clients[i] = gc->clients[--gc->n_clients];
 }
 
+/* A client is a process we do not trust (the socket is open to every user):
+ * nothing it does may block us or grow without bound. */
+#define GC_MAX_CLIENTS 256
+#define GC_LINES_PER_SERVE 16
+
 /* Read what client i has sent; each whole line is a root, answered by '1'
- * (garbage too, as Nix does). Returns 1 when the client is done. */
+ * (garbage too, as Nix does). A client that sends more before reading its
+ * answers, or a line longer than any store path, is dropped. Returns 1 when
+ * the client is done. */
 static int read_client(struct store_gc *gc, size_t i)
 {
         struct gc_client *c = &gc->clients[i];
-        for (;;) {
+        for (int lines = 0; lines < GC_LINES_PER_SERVE;) {
                 ssize_t n =
                     recv(c->fd, c->line + c->len, sizeof(c->line) - 1 - c->len, MSG_DONTWAIT);
                 if (n < 0)
@@ -461,14 +471,15 @@ static int read_client(struct store_gc *gc, size_t i)
                         return 1;
                 c->len += (size_t)n;
                 char *nl;
-                while ((nl = memchr(c->line, '\n', c->len))) {
+                while (lines < GC_LINES_PER_SERVE && (nl = memchr(c->line, '\n', c->len))) {
                         *nl = '\0';
                         char pid[32];
                         snprintf(pid, sizeof(pid), "%ld", (long)c->pid);
                         int r = add_root(gc, c->line, "is a temporary root of process %s",
                                          c->pid > 0 ? pid : "(unknown)");
-                        if (r < 0 || fd_send_all(c->fd, "1", 1) < 0)
+                        if (r < 0 || send(c->fd, "1", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
                                 return 1;
+                        lines++;
                         size_t used = (size_t)(nl - c->line) + 1;
                         memmove(c->line, nl + 1, c->len - used);
                         c->len -= used;
@@ -476,15 +487,18 @@ static int read_client(struct store_gc *gc, size_t i)
                 if (c->len == sizeof(c->line) - 1)
                         return 1; /* no store path is that long */
         }
+        return 0;
 }
 
 int store_gc_serve(struct store_gc *gc, struct cl_error *err)
 {
-        for (;;) {
-                int fd = accept4(gc->server_fd, NULL, NULL, SOCK_CLOEXEC);
+        while (gc->n_clients < GC_MAX_CLIENTS) {
+                int fd = accept4(gc->server_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
-                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-                                break;
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ||
+                            errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM)
+                                break; /* the rest wait for the next round */
                         return cl_err(err, errno, "accept on 'gc-socket/socket'");
                 }
                 if (gc->n_clients == gc->cap_clients) {
@@ -513,7 +527,7 @@ int store_gc_serve(struct store_gc *gc, struct cl_error *err)
 
 /* ---- begin, check, end ---- */
 
-int store_gc_begin(struct store_db *db, struct store_gc **ret, struct cl_error *err)
+int store_gc_begin(struct store_db *db, struct store_gc **ret_gc, struct cl_error *err)
 {
         struct store_gc *gc = calloc(1, sizeof(*gc));
         if (!gc)
@@ -546,7 +560,7 @@ int store_gc_begin(struct store_db *db, struct store_gc **ret, struct cl_error *
         if (r < 0)
                 return cl_err(err, -r, "find the roots of running processes");
         sort_roots(gc);
-        *ret = TAKE_PTR(owned);
+        *ret_gc = TAKE_PTR(owned);
         return 0;
 }
 

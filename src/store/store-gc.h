@@ -24,10 +24,12 @@ struct store_gc;
  *     cwd, the fds, maps, environ) and in kernel/modprobe, fbsplash and
  *     poweroff_cmd.
  * Only valid paths count. */
-int store_gc_begin(struct store_db *db, struct store_gc **ret, struct cl_error *err);
+int store_gc_begin(struct store_db *db, struct store_gc **ret_gc, struct cl_error *err);
 
 /* Acknowledge the roots other processes have sent since the last call; from
- * then on those paths count as roots. Call before each deletion. */
+ * then on those paths count as roots. Call before each deletion. A client
+ * that misbehaves (sends more before reading its answers) is dropped; none
+ * can make this block. */
 int store_gc_serve(struct store_gc *gc, struct cl_error *err);
 
 /* Is path, to be deleted together with the n paths in set, still alive? As

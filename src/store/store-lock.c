@@ -180,7 +180,8 @@ int store_temproots_add(struct store_temproots *t, int state_dirfd, const char *
                         return r;
         }
         if (t->collecting) {
-                /* we are the collector: no other one can run, and ours knows */
+                /* we are the collector (gc.lock is ours), so none can run that
+                 * would need telling; the file is for anyone after us */
                 r = fd_write_all(t->fd, store_path, strlen(store_path) + 1);
                 return r < 0 ? cl_err(err, -r, "write 'temproots/%s'", t->name) : 0;
         }

@@ -26,6 +26,12 @@ static const char prelude[] =
     /* the store directory holds nothing but valid paths (no stage, no lock) */
     "clean() { for e in $(ls -A $R/nix/store); do [ $e = .links ] && continue\n"
     "  cl query --store $R --hash /nix/store/$e > /dev/null 2>&1 || fail \"left: $e\"; done; }\n"
+    /* wait (bounded) until process $1 waits for an answer on a unix socket */
+    "waits_on_socket() { i=0\n"
+    "  until grep -qs unix_stream /proc/$1/wchan /proc/$1/task/*/wchan; do\n"
+    "    kill -0 $1 2>/dev/null || fail \"process $1 ended instead of waiting: $(cat $D/*.err)\"\n"
+    "    i=$((i + 1)); [ $i -lt 400 ] || fail \"process $1 never waited on a socket\"; sleep 0.05\n"
+    "  done; }\n"
     "stream() {\n"
     "  perl -e '\n"
     "    sub u { pack(\"Q<\", $_[0]) }\n"
@@ -296,16 +302,21 @@ TEST(delete_takes_roots_over_the_socket)
             "  kill -0 $del 2>/dev/null || fail \"delete ended: $(cat $D/del.err)\"; sleep 0.05\n"
             "done\n"
             /* an adder waits for the delete; a root for A arrives meanwhile */
-            "cl add --store $R $D/b > $D/b.out 2> $D/add.err &\n"
+            /* "$C", not cl: $! must be cloister itself for waits_on_socket */
+            "\"$C\" store add --store $R $D/b > $D/b.out 2> $D/add.err &\n"
             "add=$!\n"
             "perl -MIO::Socket::UNIX -e '\n"
             "  my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die \"connect: $!\";\n"
-            "  print $s \"$ARGV[1]\\n\"; $s->flush; read($s, my $c, 1) == 1 or die \"no ack\";\n"
+            "  print $s \"$ARGV[1]\\n\"; $s->flush; open(my $t, \">\", $ARGV[3]);\n"
+            "  read($s, my $c, 1) == 1 or die \"no ack\";\n"
             "  $c eq \"1\" or die \"ack $c\"; open(my $f, \">\", $ARGV[2]); sleep 30'"
-            " $R/nix/var/nix/gc-socket/socket $A $D/acked &\n"
+            " $R/nix/var/nix/gc-socket/socket $A $D/acked $D/sent &\n"
             "sender=$!\n"
-            "sleep 0.5\n"
-            "kill -0 $add 2>/dev/null || fail \"add did not wait: $(cat $D/add.err)\"\n"
+            /* both are waiting for their answer before B's lock goes */
+            "waits_on_socket $add\n"
+            "i=0; while [ ! -e $D/sent ]; do\n"
+            "  i=$((i + 1)); [ $i -lt 400 ] || fail 'the root was never sent'; sleep 0.05\n"
+            "done\n"
             "[ ! -e $D/acked ] || fail 'root acknowledged while B was being deleted'\n"
             "kill $holder; wait $holder 2>/dev/null || true\n"
             "if wait $del; then fail 'A deleted although a root for it arrived'; fi\n"
@@ -316,6 +327,39 @@ TEST(delete_takes_roots_over_the_socket)
             "kill $sender; wait $sender 2>/dev/null || true\n"
             "[ ! -e $R$B ] && [ -e $R$A ] || fail 'wrong paths deleted'\n"
             "cl query --store $R --hash $A $(cat $D/b.out) > /dev/null\n"
+            "clean\n");
+        teardown();
+}
+
+/* The roots socket is open to every user: a client that sends root after
+ * root without reading its answers is dropped, and the delete ends. */
+TEST(delete_survives_a_flooding_client)
+{
+        setup();
+        script(
+            "printf a > $D/a; A=$(cl add --store $R $D/a)\n"
+            "(exec 9>> $R$A.lock; flock -x 9; touch $D/held; exec sleep 30) &\n"
+            "holder=$!\n"
+            "while [ ! -e $D/held ]; do sleep 0.05; done\n"
+            "timeout 20 \"$C\" store delete --store $R --timeout 15 $A 2> $D/del.err &\n"
+            "del=$!\n"
+            "while flock -n -s $R/nix/var/nix/gc.lock true; do\n"
+            "  kill -0 $del 2>/dev/null || fail \"delete ended: $(cat $D/del.err)\"; sleep 0.05\n"
+            "done\n"
+            "perl -MIO::Socket::UNIX -e '\n"
+            "  my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die \"connect: $!\";\n"
+            "  print $s join(\"\", map { \"/nix/store/\" . (\"x\" x 32) . \"-flood\\n\" } 1 .. "
+            "2000);\n"
+            "  open(my $t, \">\", $ARGV[1]); sleep 30' $R/nix/var/nix/gc-socket/socket"
+            " $D/flooded &\n"
+            "flooder=$!\n"
+            "i=0; while [ ! -e $D/flooded ]; do\n"
+            "  i=$((i + 1)); [ $i -lt 400 ] || fail 'the flood was never sent'; sleep 0.05\n"
+            "done\n"
+            "kill $holder; wait $holder 2>/dev/null || true\n"
+            "wait $del || fail \"delete: exit $?: $(cat $D/del.err)\"\n"
+            "kill $flooder; wait $flooder 2>/dev/null || true\n"
+            "[ ! -e $R$A ] || fail 'not deleted'\n"
             "clean\n");
         teardown();
 }

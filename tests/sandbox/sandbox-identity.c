@@ -162,7 +162,8 @@ static void run_script(const char *script, struct tap_run_result *res, const cha
 }
 
 /* cloister started by the host's root inside a user namespace is still the
- * host's root: in `unshare -r` (uid 0 is all that is mapped) it refuses, and
+ * host's root: in `unshare -r` (uid 0 is all that is mapped) or mapped to the
+ * overflow uid it refuses, and
  * in a namespace that maps more (setgroups allowed) the command is the host's
  * nobody. Started by anyone else, `unshare -r` changes nothing. */
 TEST(host_root_in_a_user_namespace_never_reaches_the_command)
@@ -187,6 +188,12 @@ TEST(host_root_in_a_user_namespace_never_reaches_the_command)
         CHECK(strstr(res.err, "refusing to run the sandbox as host root") != NULL);
         CHECK(res.out[0] == '\0');
         pr_check_no_new_mounts(before, pr_mounts(), "after the refusal");
+        /* root mapped to the overflow uid looks like an unmapped root: refused too */
+        run_script("unshare --map-user=65534 --map-group=65534 \"$C\" run --ro-bind \"$P\" "
+                   "/probe -- /probe ids",
+                   &res, dir);
+        CHECK_INT(tap_exit_code(res.status), ==, 125);
+        CHECK(strstr(res.err, "refusing to run the sandbox as host root") != NULL);
 
         /* a namespace mapping ids 0-65535 onto themselves, setgroups allowed;
          * a root-only file bound in must stay unreadable */
