@@ -263,12 +263,20 @@ int sandbox_exec_compile(struct sandbox_plan *plan, const struct sandbox_host *h
                                "setgroups denied); run it as root outside the namespace, or as "
                                "an ordinary user",
                                (unsigned)host->euid);
-        if (host->privileged && (!sandbox_id_map_has(host->uid_map, host_uid) ||
-                                 !sandbox_id_map_has(host->gid_map, host_gid)))
+        unsigned long up_uid = 0, up_gid = 0;
+        if (host->privileged && (!sandbox_id_map_lookup(host->uid_map, host_uid, &up_uid) ||
+                                 !sandbox_id_map_lookup(host->gid_map, host_gid, &up_gid)))
                 return cl_errx(err, EPERM,
                                "refusing to run the sandbox as host root: the host user %u:%u "
                                "it would run as is not mapped in cloister's user namespace "
                                "(choose one that is with --host-uid and --host-gid)",
+                               (unsigned)host_uid, (unsigned)host_gid);
+        /* in a nested namespace another id than 0 may stand for root above */
+        if (host->privileged && (up_uid == 0 || up_gid == 0))
+                return cl_errx(err, EPERM,
+                               "refusing to run the sandbox as host root: the host user %u:%u "
+                               "it would run as is root in the user namespace above cloister's "
+                               "(choose another with --host-uid and --host-gid)",
                                (unsigned)host_uid, (unsigned)host_gid);
         snprintf(x->uid_map, sizeof(x->uid_map), "%u %u 1\n", (unsigned)plan->uid,
                  (unsigned)host_uid);

@@ -428,13 +428,16 @@ int sandbox_uid_map_is_full(const char *text)
         return inside == 0 && outside == 0 && count == 4294967295UL;
 }
 
-int sandbox_id_map_has(const char *text, unsigned long id)
+int sandbox_id_map_lookup(const char *text, unsigned long id, unsigned long *ret_outside)
 {
         for (const char *line = text; line && *line;) {
                 unsigned long inside, outside, count;
                 if (sscanf(line, " %lu %lu %lu", &inside, &outside, &count) == 3 && id >= inside &&
-                    id - inside < count)
+                    id - inside < count) {
+                        if (ret_outside)
+                                *ret_outside = outside + (id - inside);
                         return 1;
+                }
                 line = strchr(line, '\n');
                 if (line)
                         line++;

@@ -162,5 +162,6 @@ struct sandbox_host {
 int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err);
 /* Whether a uid_map's text is the identity map of the initial namespace. */
 int sandbox_uid_map_is_full(const char *text);
-/* Whether a uid_map or gid_map's text maps id (as seen from inside). */
-int sandbox_id_map_has(const char *text, unsigned long id);
+/* Whether a uid_map or gid_map's text maps id (as seen from inside); if so
+ * *ret_outside (when not NULL) is the id it stands for one namespace up. */
+int sandbox_id_map_lookup(const char *text, unsigned long id, unsigned long *ret_outside);

@@ -145,14 +145,18 @@ TEST(passwd_names_ids)
         CHECK(strstr(gr, "nixbld") == NULL);
 }
 
-TEST(id_map_has)
+TEST(id_map_lookup)
 {
-        CHECK(sandbox_id_map_has("         0          0 4294967295\n", 65534));
-        CHECK(!sandbox_id_map_has("         0          0          1\n", 65534));
-        CHECK(sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 65534));
-        CHECK(!sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 66536));
-        CHECK(sandbox_id_map_has("0 0 1\n1000 100000 65536\n", 0));
-        CHECK(!sandbox_id_map_has("", 0));
+        unsigned long up = 1;
+        CHECK(sandbox_id_map_lookup("         0          0 4294967295\n", 65534, &up));
+        CHECK_INT(up, ==, 65534);
+        CHECK(!sandbox_id_map_lookup("         0          0          1\n", 65534, NULL));
+        CHECK(sandbox_id_map_lookup("0 0 1\n1000 100000 65536\n", 65534, &up));
+        CHECK_INT(up, ==, 100000 + 64534);
+        CHECK(!sandbox_id_map_lookup("0 0 1\n1000 100000 65536\n", 66536, NULL));
+        CHECK(sandbox_id_map_lookup("0 1000 1\n5 0 1\n", 5, &up));
+        CHECK_INT(up, ==, 0);
+        CHECK(!sandbox_id_map_lookup("", 0, NULL));
 }
 
 TEST(uid_map_full)
@@ -456,4 +460,9 @@ TEST(compile_refuses_host_root_that_cannot_switch)
         CHECK_OK(sandbox_exec_compile(plan, &h, &x, &err));
         CHECK_STR(x->uid_map, "1000 65534 1\n");
         sandbox_exec_free(x);
+        x = NULL;
+        /* a host gid that is root one namespace up */
+        snprintf(h.gid_map, sizeof(h.gid_map), "0 1000 1\n65534 0 1\n");
+        CHECK_INT(sandbox_exec_compile(plan, &h, &x, &err), ==, -EPERM);
+        CHECK(strstr(err.msg, "is root in the user namespace above") != NULL);
 }
