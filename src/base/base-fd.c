@@ -96,6 +96,18 @@ int fd_read_all(int fd, size_t max, char **ret_data, size_t *ret_len)
         return 0;
 }
 
+int fd_read_text_at(int dirfd, const char *path, int flags, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = fd_read_full(fd, buf, size - 1);
+        if (n < 0)
+                return (int)n;
+        buf[n] = '\0';
+        return 0;
+}
+
 int fd_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_data,
                     size_t *ret_len)
 {

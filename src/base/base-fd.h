@@ -17,6 +17,11 @@ int fd_send_all(int fd, const void *buf, size_t len);
  * Async-signal-safe. */
 ssize_t fd_read_full(int fd, void *buf, size_t len);
 
+/* Read a small file relative to dirfd (open flags added to O_RDONLY |
+ * O_CLOEXEC) into buf, at most size - 1 bytes, NUL-terminated. No allocation:
+ * for /proc and cgroup files read on a hot path. 0 or -errno. */
+int fd_read_text_at(int dirfd, const char *path, int flags, char *buf, size_t size);
+
 /* Read a whole file (at most max bytes) relative to dirfd into a NUL-terminated
  * malloc'd buffer. Opens with O_NOFOLLOW when nofollow is set.
  * Returns 0 and sets *ret_data and *ret_len, or -errno (-EFBIG past max). */

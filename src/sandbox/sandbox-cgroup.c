@@ -237,14 +237,7 @@ static int cg_write(int dfd, const char *file, const char *val)
 
 static int cg_read(int dfd, const char *file, char *buf, size_t size)
 {
-        _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = fd_read_full(fd, buf, size - 1);
-        if (n < 0)
-                return (int)n;
-        buf[n] = '\0';
-        return 0;
+        return fd_read_text_at(dfd, file, O_NOFOLLOW, buf, size);
 }
 
 static int cg_read_u64(int dfd, const char *file, uint64_t *ret)

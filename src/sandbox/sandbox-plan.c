@@ -445,19 +445,6 @@ int sandbox_id_map_lookup(const char *text, unsigned long id, unsigned long *ret
         return 0;
 }
 
-/* Read a small /proc file into buf; -errno. */
-static int read_small(const char *path, char *buf, size_t size)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = fd_read_full(fd, buf, size - 1);
-        if (n < 0)
-                return (int)n;
-        buf[n] = '\0';
-        return 0;
-}
-
 int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
 {
         *host = (struct sandbox_host){
@@ -492,14 +479,16 @@ int sandbox_host_probe(struct sandbox_host *host, struct cl_error *err)
         if (st.st_uid != host->euid)
                 return 0;
         host->host_root = 1;
-        int r = read_small("/proc/self/uid_map", host->uid_map, sizeof(host->uid_map));
+        int r = fd_read_text_at(AT_FDCWD, "/proc/self/uid_map", 0, host->uid_map,
+                                sizeof(host->uid_map));
         if (r < 0)
                 return cl_err(err, -r, "read '/proc/self/uid_map'");
-        r = read_small("/proc/self/gid_map", host->gid_map, sizeof(host->gid_map));
+        r = fd_read_text_at(AT_FDCWD, "/proc/self/gid_map", 0, host->gid_map,
+                            sizeof(host->gid_map));
         if (r < 0)
                 return cl_err(err, -r, "read '/proc/self/gid_map'");
         char setgroups[32] = "";
-        r = read_small("/proc/self/setgroups", setgroups, sizeof(setgroups));
+        r = fd_read_text_at(AT_FDCWD, "/proc/self/setgroups", 0, setgroups, sizeof(setgroups));
         if (r < 0)
                 return cl_err(err, -r, "read '/proc/self/setgroups'");
         /* only as root of its namespace can it map other ids, and only with
